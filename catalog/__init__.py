@@ -1,0 +1,1 @@
+"""The catalog: ML projects, models, owners and pipelines, and what needs maintenance."""

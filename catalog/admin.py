@@ -1,0 +1,125 @@
+"""The Django admin for every catalog model."""
+
+from django import forms
+from django.contrib import admin, messages
+
+from catalog import models
+from catalog.rules import RULES
+
+
+class EntityAdmin(admin.ModelAdmin):
+    list_display = ["name", "namespace", "title", "source", "orphaned_at"]
+    list_filter = ["namespace", "source", ("orphaned_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "title", "description"]
+    readonly_fields = ["source", "descriptor", "descriptor_document", "orphaned_at", "created_at", "updated_at"]
+
+
+@admin.register(models.Team)
+class TeamAdmin(EntityAdmin):
+    list_display = [*EntityAdmin.list_display, "type", "parent"]
+    autocomplete_fields = ["parent", "members"]
+
+
+@admin.register(models.Person)
+class PersonAdmin(EntityAdmin):
+    list_display = ["name", "namespace", "title", "email", "user", "source"]
+    search_fields = [*EntityAdmin.search_fields, "email", "git_emails"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(models.System)
+class SystemAdmin(EntityAdmin):
+    list_display = [*EntityAdmin.list_display, "owner_ref"]
+    autocomplete_fields = ["owner_team", "owner_person"]
+
+
+@admin.register(models.Project)
+class ProjectAdmin(EntityAdmin):
+    list_display = ["name", "namespace", "type", "lifecycle", "owner_ref", "repository", "source", "orphaned_at"]
+    list_filter = [*EntityAdmin.list_filter, "lifecycle", "type"]
+    list_select_related = ["repository", "source"]
+    autocomplete_fields = ["owner_team", "owner_person", "system", "repository"]
+
+
+@admin.register(models.Repository)
+class RepositoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "source", "default_branch", "last_commit_at", "commits_in_window", "last_error_at"]
+    list_filter = ["source", "archived", ("gone_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["source"]
+    search_fields = ["name", "url", "external_id"]
+
+
+@admin.register(models.Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "enabled", "sync_interval_minutes"]
+    list_filter = ["kind", "enabled"]
+    search_fields = ["name"]
+    actions = ["sync_now"]
+
+    @admin.action(description="Sync the selected sources now")
+    def sync_now(self, request, queryset):
+        from catalog.tasks import sync_source
+
+        for source in queryset:
+            sync_source.delay(source.pk, models.SyncRun.Trigger.MANUAL)
+        self.message_user(request, f"Queued {queryset.count()} syncs.", messages.SUCCESS)
+
+
+@admin.register(models.SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ["source", "status", "trigger", "started_at", "finished_at", "created", "updated", "failed"]
+    list_filter = ["status", "trigger", "source"]
+    list_select_related = ["source"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.DescriptorFile)
+class DescriptorFileAdmin(admin.ModelAdmin):
+    list_display = ["path", "repository", "source", "entity_count", "read_at", "gone_at"]
+    list_filter = ["source"]
+    list_select_related = ["repository", "source"]
+    search_fields = ["path", "repository__name"]
+
+
+@admin.register(models.Finding)
+class FindingAdmin(admin.ModelAdmin):
+    list_display = ["rule", "severity", "project", "team", "first_seen_at", "last_seen_at", "resolved_at"]
+    list_filter = ["rule", "severity", ("resolved_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["project", "team"]
+    search_fields = ["message", "project__name", "team__name"]
+    raw_id_fields = ["project", "team"]
+
+
+class RuleConfigForm(forms.ModelForm):
+    code = forms.ChoiceField(choices=[(code, f"{code}: {rule.title}") for code, rule in sorted(RULES.items())])
+
+    class Meta:
+        model = models.RuleConfig
+        fields = ["code", "enabled", "severity", "params"]
+
+    def clean(self):
+        data = super().clean()
+        rule = RULES.get(data.get("code"))
+        params = data.get("params") or {}
+        if rule is not None:
+            if not isinstance(params, dict):
+                raise forms.ValidationError({"params": "must be a JSON object such as {\"days\": 90}"})
+            unknown = set(params) - set(rule.defaults)
+            if unknown:
+                known = ", ".join(sorted(rule.defaults)) or "none"
+                raise forms.ValidationError({"params": f"unknown for {rule.code}: {', '.join(sorted(unknown))} (known: {known})"})
+            for key, default in rule.defaults.items():
+                if key in params and not isinstance(params[key], type(default)):
+                    raise forms.ValidationError({"params": f"{key} must be a {type(default).__name__}"})
+        return data
+
+
+@admin.register(models.RuleConfig)
+class RuleConfigAdmin(admin.ModelAdmin):
+    form = RuleConfigForm
+    list_display = ["code", "enabled", "severity", "params"]

@@ -1,0 +1,1 @@
+"""Readers of the descriptor files that projects declare themselves with."""

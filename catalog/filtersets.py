@@ -1,0 +1,160 @@
+"""Filter sets: one per model, shared by the pages and the REST API (NetBox-style).
+
+Each filter set reads plain GET parameters (``?team=3&lifecycle=production&q=fraud``), so a filtered page's
+URL is shareable and the API accepts the same query.
+"""
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from catalog.models import Finding, Lifecycle, Project, Severity, Source, SyncRun, Team
+from catalog.rules import RULES
+
+
+def _distinct_values(model, field: str, known: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Choices for a free-text field: the known values first, then any other value found in the table."""
+    choices = list(known)
+    seen = {value for value, _ in choices}
+    values = model.objects.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()
+    choices += [(value, value) for value in values if value not in seen]
+    return choices
+
+
+def lifecycle_choices() -> list[tuple[str, str]]:
+    return _distinct_values(Project, "lifecycle", list(Lifecycle.choices))
+
+
+def project_type_choices() -> list[tuple[str, str]]:
+    return _distinct_values(Project, "type", [])
+
+
+def rule_choices() -> list[tuple[str, str]]:
+    return [(code, f"{code}: {rule.title}") for code, rule in sorted(RULES.items())]
+
+
+SEVERITY_AT_LEAST_CHOICES = [(severity.value, f"{severity.label} or worse") for severity in Severity]
+
+
+def search_entities(queryset: QuerySet, value: str) -> QuerySet:
+    """Projects (or teams) whose name, title, description or tags contain ``value``, case-insensitively.
+
+    ``tags`` is a JSON list: ``tags__icontains`` matches its JSON text, which works on SQLite and
+    PostgreSQL alike (a tag with non-ASCII letters is stored escaped on SQLite and only matches there
+    through name, title or description).
+    """
+    value = value.strip()
+    if not value:
+        return queryset
+    return queryset.filter(
+        Q(name__icontains=value)
+        | Q(title__icontains=value)
+        | Q(description__icontains=value)
+        | Q(tags__icontains=value)
+    )
+
+
+class ProjectFilterSet(django_filters.FilterSet):
+    """Projects by text, owner team, type, lifecycle, and by their open findings (rule, minimum severity).
+
+    ``rule`` and ``severity`` together select the projects with at least one open finding matching both;
+    ``open_findings()`` gives those findings, so a page can show exactly the findings that matched.
+    """
+
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    team = django_filters.ModelChoiceFilter(
+        field_name="owner_team", queryset=Team.objects.order_by("name"), label="Team", empty_label="Any team"
+    )
+    rule = django_filters.ChoiceFilter(
+        choices=rule_choices, method="filter_noop", label="Rule", empty_label="Any rule"
+    )
+    severity = django_filters.ChoiceFilter(
+        choices=SEVERITY_AT_LEAST_CHOICES, method="filter_noop", label="Severity", empty_label="Any severity"
+    )
+    lifecycle = django_filters.ChoiceFilter(
+        choices=lifecycle_choices, label="Lifecycle", empty_label="Any lifecycle"
+    )
+    type = django_filters.ChoiceFilter(choices=project_type_choices, label="Type", empty_label="Any type")
+
+    class Meta:
+        model = Project
+        fields = ["q", "team", "rule", "severity", "lifecycle", "type"]
+
+    def filter_q(self, queryset, name, value):
+        return search_entities(queryset, value)
+
+    def filter_noop(self, queryset, name, value):
+        # Applied together in filter_queryset: both must hold for the same finding.
+        return queryset
+
+    def finding_q(self, prefix: str = "") -> Q:
+        """The condition on findings chosen by the filters (open, rule, minimum severity), as a Q.
+
+        ``prefix`` is the path from the queried model to the finding (``"findings__"`` from a project).
+        """
+        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        condition = Q(**{f"{prefix}resolved_at__isnull": True})
+        if data.get("rule"):
+            condition &= Q(**{f"{prefix}rule": data["rule"]})
+        if data.get("severity"):
+            condition &= Q(**{f"{prefix}severity__gte": int(data["severity"])})
+        return condition
+
+    def open_findings(self) -> QuerySet:
+        """The open findings matching the ``rule`` and ``severity`` filters (of any subject)."""
+        return Finding.objects.filter(self.finding_q())
+
+    @property
+    def filters_findings(self) -> bool:
+        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        return bool(data.get("rule") or data.get("severity"))
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.filters_findings:
+            queryset = queryset.filter(Exists(self.open_findings().filter(project=OuterRef("pk"))))
+        return queryset
+
+
+class TeamFilterSet(django_filters.FilterSet):
+    """Teams by text, type and parent team."""
+
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    type = django_filters.ChoiceFilter(
+        choices=lambda: _distinct_values(Team, "type", []), label="Type", empty_label="Any type"
+    )
+    parent = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.order_by("name"), label="Parent", empty_label="Any parent"
+    )
+
+    class Meta:
+        model = Team
+        fields = ["q", "type", "parent"]
+
+    def filter_q(self, queryset, name, value):
+        return search_entities(queryset, value)
+
+
+class SyncRunFilterSet(django_filters.FilterSet):
+    """Sync runs by source and status."""
+
+    source = django_filters.ModelChoiceFilter(
+        queryset=Source.objects.order_by("name"), label="Source", empty_label="Any source"
+    )
+    status = django_filters.ChoiceFilter(
+        choices=SyncRun.Status.choices, label="Status", empty_label="Any status"
+    )
+
+    class Meta:
+        model = SyncRun
+        fields = ["source", "status"]
+
+
+class SourceFilterSet(django_filters.FilterSet):
+    """Sources by kind and whether they are enabled."""
+
+    kind = django_filters.ChoiceFilter(choices=Source.Kind.choices, label="Kind", empty_label="Any kind")
+    enabled = django_filters.BooleanFilter(label="Enabled")
+
+    class Meta:
+        model = Source
+        fields = ["kind", "enabled"]

@@ -1,0 +1,69 @@
+"""The rule registry: what a rule is, what it returns, and how it is declared."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from catalog.models import Severity
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule's finding about one subject: exactly one of ``project_id`` and ``team_id`` is set.
+
+    ``message`` is one sentence saying why; ``evidence`` the facts behind it (JSON-serialisable: dates as
+    ISO 8601 strings). ``severity`` overrides the rule's when set.
+    """
+
+    message: str
+    project_id: int | None = None
+    team_id: int | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    severity: int | None = None
+
+    @property
+    def subject(self) -> tuple[str, int]:
+        return ("project", self.project_id) if self.project_id is not None else ("team", self.team_id)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule sees: the evaluation time (aware UTC) and its parameters (defaults + admin's)."""
+
+    now: datetime
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule: ``check(context)`` yields the verdicts that hold now."""
+
+    code: str
+    title: str
+    severity: Severity
+    description: str
+    check: Callable[[RuleContext], Iterable[Verdict]]
+    defaults: dict[str, Any]
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str, *, title: str, severity: Severity, **defaults: Any):
+    """Register the decorated ``check(context) -> Iterable[Verdict]`` as rule ``code``.
+
+    ``defaults`` are the rule's parameters (e.g. ``days=90``); ``settings.PORTAL["RULE_DEFAULTS"]`` and
+    then the admin's RuleConfig override them. The docstring's first line is the rule's description.
+    """
+
+    def register(check: Callable[[RuleContext], Iterable[Verdict]]):
+        if code in RULES:
+            raise ValueError(f"rule {code!r} is registered twice")
+        description = (check.__doc__ or "").strip().splitlines()[0] if check.__doc__ else ""
+        RULES[code] = Rule(code, title, severity, description, check, dict(defaults))
+        return check
+
+    return register

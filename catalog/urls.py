@@ -1,0 +1,17 @@
+"""The catalog's pages."""
+
+from django.urls import path
+
+from catalog import views
+
+urlpatterns = [
+    path("", views.MaintenanceView.as_view(), name="maintenance"),
+    path("projects/", views.ProjectListView.as_view(), name="project-list"),
+    path("projects/<str:namespace>/<str:name>/", views.ProjectDetailView.as_view(), name="project-detail"),
+    path("teams/", views.TeamListView.as_view(), name="team-list"),
+    path("teams/<str:namespace>/<str:name>/", views.TeamDetailView.as_view(), name="team-detail"),
+    path("people/<str:namespace>/<str:name>/", views.PersonDetailView.as_view(), name="person-detail"),
+    path("sync-runs/", views.SyncRunListView.as_view(), name="syncrun-list"),
+    path("sync-runs/<int:pk>/", views.SyncRunDetailView.as_view(), name="syncrun-detail"),
+    path("sources/", views.SourceListView.as_view(), name="source-list"),
+]

@@ -1,0 +1,316 @@
+"""The catalog's pages: thin declarations over a few shared pieces (NetBox-style).
+
+A list view states its ``queryset``, ``filterset_class`` and ``table_class``; an htmx request (header
+``HX-Request``) gets only the results block, any other request the full page, so a filtered URL is
+shareable. Every page is readable when signed in, or by anyone when ``PORTAL["ANONYMOUS_READ"]`` is on.
+Querysets select and annotate what the templates show: a page's query count does not grow with its rows.
+"""
+
+from django.conf import settings
+from django.contrib.auth.mixins import AccessMixin
+from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils.cache import patch_vary_headers
+from django.views.generic import DetailView
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from catalog.filtersets import (
+    ProjectFilterSet,
+    SourceFilterSet,
+    SyncRunFilterSet,
+    TeamFilterSet,
+    search_entities,
+)
+from catalog.models import DescriptorFile, Finding, Person, Project, Severity, Source, SyncRun, Team
+from catalog.tables import ProjectTable, SourceTable, SyncRunTable, TeamTable
+
+PAGE_SIZE = 50
+RECENTLY_RESOLVED = 20
+
+
+class PortalReadMixin(AccessMixin):
+    """Lets signed-in users in, and anyone when ``settings.PORTAL["ANONYMOUS_READ"]`` is true."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated and not settings.PORTAL.get("ANONYMOUS_READ", False):
+            return self.handle_no_permission()
+        return super().dispatch(request, *args, **kwargs)
+
+
+def is_htmx(request) -> bool:
+    """True for an htmx request that swaps a block in; a history restore wants the full page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
+
+
+class HtmxPartialMixin:
+    """Renders ``partial_template_name`` (the results block) for htmx requests, the full page otherwise."""
+
+    partial_template_name = ""
+
+    def get_template_names(self):
+        if is_htmx(self.request) and self.partial_template_name:
+            return [self.partial_template_name]
+        return super().get_template_names()
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        # The same URL answers a partial or a full page: caches must keep them apart.
+        patch_vary_headers(response, ["HX-Request"])
+        return response
+
+
+def count_of(queryset, field: str):
+    """An annotation: how many rows of ``queryset`` point at the outer row through ``field`` (0 if none)."""
+    counted = (
+        queryset.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def open_findings_prefetch(queryset=None, to_attr: str = "open_findings") -> Prefetch:
+    queryset = queryset if queryset is not None else Finding.objects.filter(resolved_at__isnull=True)
+    return Prefetch(
+        "findings", queryset=queryset.order_by("-severity", "first_seen_at", "rule"), to_attr=to_attr
+    )
+
+
+class ObjectListView(PortalReadMixin, HtmxPartialMixin, SingleTableMixin, FilterView):
+    """A filtered, sortable, paginated table; subclasses declare the rest.
+
+    ``filter_fields`` names the filter set's fields shown in the form (all by default); ``search_field``
+    is the one rendered as a live search box.
+    """
+
+    template_name = "catalog/object_list.html"
+    partial_template_name = "catalog/partials/object_table.html"
+    table_pagination = {"per_page": PAGE_SIZE}
+    title = ""
+    filter_fields: tuple[str, ...] = ()
+    search_placeholder = "Search"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["filter"].form
+        names = self.filter_fields or tuple(form.fields)
+        context.update(
+            title=self.title,
+            search_placeholder=self.search_placeholder,
+            search_field=form["q"] if "q" in names else None,
+            filter_fields=[form[name] for name in names if name != "q"],
+            list_url=self.request.path,
+        )
+        return context
+
+
+class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
+    """The home page: projects with open findings, most in need of maintenance first.
+
+    Ranking: highest open severity, then number of open findings, then the oldest ``first_seen_at``.
+    The ``rule`` and ``severity`` filters narrow the findings shown (and counted) as well as the projects.
+    Teams with open findings of their own are listed apart, narrowed by the team, rule, severity and text
+    filters (a lifecycle or type filter hides them: teams have neither).
+    """
+
+    filterset_class = ProjectFilterSet
+    template_name = "catalog/maintenance.html"
+    partial_template_name = "catalog/partials/maintenance_results.html"
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        return Project.objects.select_related("owner_team", "owner_person", "repository")
+
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        findings = filterset.open_findings()
+        has_open = Exists(findings.filter(project=OuterRef("pk")))
+        matching = filterset.finding_q(prefix="findings__")
+        filterset.queryset = (
+            filterset.queryset.filter(has_open)
+            .annotate(
+                worst_severity=Max("findings__severity", filter=matching),
+                open_count=Count("findings", filter=matching),
+                oldest_seen_at=Min("findings__first_seen_at", filter=matching),
+            )
+            .order_by("-worst_severity", "-open_count", "oldest_seen_at", "name", "pk")
+            .prefetch_related(open_findings_prefetch(findings))
+        )
+        return filterset
+
+    def teams_with_findings(self, filterset):
+        if filterset.is_bound and not filterset.is_valid():
+            return Team.objects.none()
+        data = filterset.form.cleaned_data if filterset.is_bound else {}
+        if data.get("lifecycle") or data.get("type"):
+            return Team.objects.none()
+        findings = filterset.open_findings()
+        teams = Team.objects.filter(Exists(findings.filter(team=OuterRef("pk"))))
+        if data.get("team"):
+            teams = teams.filter(pk=data["team"].pk)
+        if data.get("q"):
+            teams = search_entities(teams, data["q"])
+        return teams.order_by("name").prefetch_related(open_findings_prefetch(findings))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = context["filter"]
+        projects = Project.objects.none()
+        if not filterset.is_bound:
+            projects = Project.objects.all()
+        elif filterset.is_valid():
+            projects = filterset.filter_queryset(Project.objects.all())
+        teams = list(self.teams_with_findings(filterset))
+        scope = Q(project__in=projects.values("pk")) | Q(team__in=[team.pk for team in teams])
+        counts = dict(
+            filterset.open_findings().filter(scope).order_by().values_list("severity").annotate(n=Count("pk"))
+        )
+        form = filterset.form
+        context.update(
+            teams_with_findings=teams,
+            severity_counts=[
+                {"severity": severity, "count": counts.get(severity.value, 0)}
+                for severity in reversed(Severity)
+            ],
+            findings_total=sum(counts.values()),
+            search_field=form["q"],
+            filter_fields=[form[name] for name in ("team", "rule", "severity", "lifecycle", "type")],
+        )
+        return context
+
+
+class ProjectListView(ObjectListView):
+    title = "Projects"
+    queryset = Project.objects.select_related("owner_team", "owner_person", "repository").annotate(
+        open_findings_count=count_of(Finding.objects.filter(resolved_at__isnull=True), "project")
+    )
+    filterset_class = ProjectFilterSet
+    table_class = ProjectTable
+    filter_fields = ("q", "team", "type", "lifecycle")
+    search_placeholder = "Search name, title, description, tags"
+
+
+class TeamListView(ObjectListView):
+    title = "Teams"
+    queryset = Team.objects.select_related("parent").annotate(
+        members_count=count_of(Team.members.through.objects.all(), "team"),
+        projects_count=count_of(Project.objects.all(), "owner_team"),
+        open_findings_count=count_of(Finding.objects.filter(resolved_at__isnull=True), "team"),
+    )
+    filterset_class = TeamFilterSet
+    table_class = TeamTable
+    search_placeholder = "Search name, title, description"
+
+
+class SyncRunListView(ObjectListView):
+    title = "Sync runs"
+    queryset = SyncRun.objects.select_related("source")
+    filterset_class = SyncRunFilterSet
+    table_class = SyncRunTable
+
+
+class SourceListView(ObjectListView):
+    title = "Sources"
+    table_class = SourceTable
+    filterset_class = SourceFilterSet
+
+    def get_queryset(self):
+        latest = SyncRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
+        return Source.objects.annotate(
+            last_run_id=Subquery(latest.values("pk")[:1]),
+            last_run_status=Subquery(latest.values("status")[:1]),
+            last_run_at=Subquery(latest.values("started_at")[:1]),
+        ).order_by("name")
+
+
+class EntityDetailView(PortalReadMixin, DetailView):
+    """A team, person or project page, looked up by namespace and name (case-insensitively, as Backstage)."""
+
+    def get_object(self, queryset=None):
+        queryset = queryset if queryset is not None else self.get_queryset()
+        try:
+            return queryset.get(namespace__iexact=self.kwargs["namespace"], name__iexact=self.kwargs["name"])
+        except self.model.DoesNotExist:
+            ref = f"{self.kwargs['namespace']}/{self.kwargs['name']}"
+            raise Http404(f"No {self.model._meta.verbose_name} {ref}") from None
+
+
+class ProjectDetailView(EntityDetailView):
+    model = Project
+    template_name = "catalog/project_detail.html"
+    queryset = Project.objects.select_related(
+        "owner_team", "owner_person", "system", "repository", "repository__source", "source", "descriptor"
+    )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        project = self.object
+        files = Q(pk=project.descriptor_id) if project.descriptor_id else Q(pk__in=[])
+        if project.repository_id:
+            files |= Q(repository_id=project.repository_id)
+        findings = project.findings.order_by("-severity", "first_seen_at")
+        context.update(
+            descriptor_files=DescriptorFile.objects.filter(files).order_by("path"),
+            open_findings=findings.filter(resolved_at__isnull=True),
+            resolved_findings=project.findings.filter(resolved_at__isnull=False).order_by("-resolved_at")[
+                :RECENTLY_RESOLVED
+            ],
+            annotations=sorted(project.annotations.items()) if isinstance(project.annotations, dict) else [],
+            links=[link for link in project.links if isinstance(link, dict)]
+            if isinstance(project.links, list)
+            else [],
+        )
+        return context
+
+
+def owned_projects(**owner):
+    return (
+        Project.objects.filter(**owner)
+        .select_related("repository")
+        .annotate(open_findings_count=count_of(Finding.objects.filter(resolved_at__isnull=True), "project"))
+        .order_by("name")
+    )
+
+
+class TeamDetailView(EntityDetailView):
+    model = Team
+    template_name = "catalog/team_detail.html"
+    queryset = Team.objects.select_related("parent", "source", "descriptor")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        team = self.object
+        context.update(
+            members=team.members.order_by("name"),
+            children=team.children.order_by("name"),
+            projects=owned_projects(owner_team=team),
+            open_findings=team.findings.filter(resolved_at__isnull=True).order_by(
+                "-severity", "first_seen_at"
+            ),
+        )
+        return context
+
+
+class PersonDetailView(EntityDetailView):
+    model = Person
+    template_name = "catalog/person_detail.html"
+    queryset = Person.objects.select_related("user", "source")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        person = self.object
+        context.update(teams=person.teams.order_by("name"), projects=owned_projects(owner_person=person))
+        return context
+
+
+class SyncRunDetailView(PortalReadMixin, DetailView):
+    model = SyncRun
+    template_name = "catalog/syncrun_detail.html"
+    queryset = SyncRun.objects.select_related("source")
