@@ -41,7 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -593,12 +593,15 @@ class CommitReader:
 
 @dataclass(frozen=True)
 class LocalRepository:
-    """A repository on disk: ``path`` as found (absolute), its git dir, common dir, and whether bare."""
+    """A repository on disk: ``path`` as found (absolute), its git dir, common dir, whether bare, and
+    whether a scan reached it through a symbolic link (the same repository found directly is preferred).
+    """
 
     path: str
     git_dir: str
     common_dir: str
     bare: bool
+    linked: bool = False
 
 
 def repository_at(path: str) -> LocalRepository | None:
@@ -632,10 +635,11 @@ def repository_at(path: str) -> LocalRepository | None:
 
 
 def find_repositories(root: str, max_depth: int) -> tuple[list[LocalRepository], list[str]]:
-    """The repositories at ``root`` or up to ``max_depth`` levels below it, sorted by path, and errors.
+    """The repositories at ``root`` or up to ``max_depth`` levels below it, and errors.
 
-    Found repositories are not descended into; symbolic links are followed once (loops are skipped).
-    An error (``root`` missing, a directory that cannot be listed) means the list may be incomplete.
+    Found repositories are not descended into. Symbolic links are followed, but no directory is scanned
+    twice (loops are skipped); a repository reached through a link is marked ``linked``. An error
+    (``root`` missing, a directory that cannot be listed) means the list may be incomplete.
     """
     root = os.path.abspath(root)
     if not os.path.exists(root):
@@ -651,7 +655,7 @@ def find_repositories(root: str, max_depth: int) -> tuple[list[LocalRepository],
     errors: list[str] = []
     visited = {os.path.realpath(root)}
 
-    def scan(directory: str, depth: int) -> None:
+    def scan(directory: str, depth: int, linked: bool) -> None:
         try:
             with os.scandir(directory) as listing:
                 entries = sorted(listing, key=lambda e: e.name)
@@ -662,20 +666,20 @@ def find_repositories(root: str, max_depth: int) -> tuple[list[LocalRepository],
             try:
                 if not entry.is_dir():
                     continue
+                via_link = linked or entry.is_symlink()
             except OSError:
                 continue
-            real = os.path.realpath(entry.path)
-            if real in visited:
-                continue
-            visited.add(real)
             repository = repository_at(entry.path)
             if repository:
-                repositories.append(repository)
-            elif depth + 1 < max_depth:
-                scan(entry.path, depth + 1)
+                repositories.append(replace(repository, linked=via_link))
+                continue
+            real = os.path.realpath(entry.path)
+            if real not in visited and depth + 1 < max_depth:
+                visited.add(real)
+                scan(entry.path, depth + 1, via_link)
 
     if max_depth > 0:
-        scan(root, 0)
+        scan(root, 0, False)
     return repositories, errors
 
 
@@ -1015,15 +1019,18 @@ class GitConnector:
 
         errors: list[str] = []
         jobs: list[tuple[_Identity, Callable[[], RepositoryRecord]]] = []
-        found_real: set[str] = set()
+        found: dict[
+            str, LocalRepository
+        ] = {}  # by real path: each repository once, found directly if it can be
         for path in settings.paths:
             repositories, problems = find_repositories(path, settings.max_depth)
             errors += problems
             for repo in repositories:
                 real = os.path.realpath(repo.path)
-                if real not in found_real:
-                    found_real.add(real)
-                    jobs.append((_local_identity(repo), lambda repo=repo: _read_local(repo, run)))
+                if real not in found or (found[real].linked and not repo.linked):
+                    found[real] = repo
+        for repo in found.values():
+            jobs.append((_local_identity(repo), lambda repo=repo: _read_local(repo, run)))
         for url in settings.urls:
             jobs.append((_remote_identity(url), lambda url=url: _read_remote(url, run)))
 
