@@ -138,7 +138,9 @@ def test_invalid_descriptor_of_a_file_of_teams_lands_on_the_teams(source):
 
 def test_no_descriptor_and_orphaned(source):
     found = make_project(source, "found")
-    Project.objects.filter(pk=found.pk).update(descriptor=None)
+    DescriptorFile.objects.filter(pk=found.descriptor_id).delete()
+    declared_elsewhere = make_project(source, "declared-elsewhere")  # its repository has a descriptor file
+    Project.objects.filter(pk=declared_elsewhere.pk).update(descriptor=None)
     gone = make_project(source, "gone", orphaned_at=NOW - timedelta(days=2))
     evaluate_rules(now=NOW, codes=["no-descriptor", "orphaned", "stale-code"])
     assert set(open_findings("no-descriptor")) == {"found"}

@@ -2,6 +2,8 @@
 
 from collections import defaultdict
 
+from django.db.models import Exists, OuterRef
+
 from catalog.models import DescriptorFile, Project, Severity, Team
 from catalog.rules.registry import RuleContext, Verdict, rule
 
@@ -53,9 +55,12 @@ def invalid_descriptor(context: RuleContext):
 @rule("no-descriptor", title="No descriptor", severity=Severity.INFO)
 def no_descriptor(context: RuleContext):
     """The project was found in a repository that has no catalog-info.yaml; it is named after the repository."""
-    rows = Project.objects.filter(
-        orphaned_at__isnull=True, descriptor__isnull=True, repository__isnull=False
-    ).values("pk", "repository__name", "repository__url")
+    has_descriptor = DescriptorFile.objects.filter(repository=OuterRef("repository"), gone_at__isnull=True)
+    rows = (
+        Project.objects.filter(orphaned_at__isnull=True, descriptor__isnull=True, repository__isnull=False)
+        .filter(~Exists(has_descriptor))
+        .values("pk", "repository__name", "repository__url")
+    )
     for row in rows:
         yield Verdict(
             project_id=row["pk"],
