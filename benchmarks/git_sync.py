@@ -44,7 +44,9 @@ def make_repository(path: Path, n: int, commits: int, now: datetime) -> None:
         for file, content in files.items():
             data = content.encode()
             stream.append(f"M 100644 inline {file}\ndata {len(data)}\n{content}")
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=path, input="\n".join(stream) + "\n", text=True, check=True)
+    subprocess.run(
+        ["git", "fast-import", "--quiet"], cwd=path, input="\n".join(stream) + "\n", text=True, check=True
+    )
     subprocess.run(["git", "checkout", "-q", "main"], cwd=path, check=True)
 
 
@@ -79,8 +81,10 @@ def main() -> None:
         syncs.append(time.perf_counter() - start)
         git_log.append(plain_git_log())
         assert run.failed == 0, run.errors
-    print(f"{len(repos)} repositories, {args.commits} commits each; "
-          f"{Repository.objects.count()} repositories and {Project.objects.count()} projects in the catalog")
+    print(
+        f"{len(repos)} repositories, {args.commits} commits each; "
+        f"{Repository.objects.count()} repositories and {Project.objects.count()} projects in the catalog"
+    )
     print(f"plain `git log` over all of them, one by one: median {statistics.median(git_log):.2f} s")
     print(f"first sync (everything created): {syncs[0]:.2f} s")
     print(f"later syncs (nothing changed): {syncs[1]:.2f} s, {syncs[2]:.2f} s")

@@ -26,7 +26,10 @@ def main() -> None:
             f"{label}: {entities} entities in {seconds:.2f} s = {entities / seconds:,.0f} entities/s "
             f"(created {run.created}, updated {run.updated}, unchanged {run.unchanged}, failed {run.failed})"
         )
-    print(f"catalog: {Project.objects.count()} projects, {Team.objects.count()} teams, {Person.objects.count()} people")
+    print(
+        f"catalog: {Project.objects.count()} projects, {Team.objects.count()} teams, "
+        f"{Person.objects.count()} people"
+    )
     print("goal: at least 1,000 entities/s; a real Backstage catalog backend: about 36 entities/s (276 s)")
 
 

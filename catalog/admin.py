@@ -11,7 +11,14 @@ class EntityAdmin(admin.ModelAdmin):
     list_display = ["name", "namespace", "title", "source", "orphaned_at"]
     list_filter = ["namespace", "source", ("orphaned_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "title", "description"]
-    readonly_fields = ["source", "descriptor", "descriptor_document", "orphaned_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "source",
+        "descriptor",
+        "descriptor_document",
+        "orphaned_at",
+        "created_at",
+        "updated_at",
+    ]
 
 
 @admin.register(models.Team)
@@ -35,7 +42,16 @@ class SystemAdmin(EntityAdmin):
 
 @admin.register(models.Project)
 class ProjectAdmin(EntityAdmin):
-    list_display = ["name", "namespace", "type", "lifecycle", "owner_ref", "repository", "source", "orphaned_at"]
+    list_display = [
+        "name",
+        "namespace",
+        "type",
+        "lifecycle",
+        "owner_ref",
+        "repository",
+        "source",
+        "orphaned_at",
+    ]
     list_filter = [*EntityAdmin.list_filter, "lifecycle", "type"]
     list_select_related = ["repository", "source"]
     autocomplete_fields = ["owner_team", "owner_person", "system", "repository"]
@@ -43,7 +59,14 @@ class ProjectAdmin(EntityAdmin):
 
 @admin.register(models.Repository)
 class RepositoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "source", "default_branch", "last_commit_at", "commits_in_window", "last_error_at"]
+    list_display = [
+        "name",
+        "source",
+        "default_branch",
+        "last_commit_at",
+        "commits_in_window",
+        "last_error_at",
+    ]
     list_filter = ["source", "archived", ("gone_at", admin.EmptyFieldListFilter)]
     list_select_related = ["source"]
     search_fields = ["name", "url", "external_id"]
@@ -67,7 +90,16 @@ class SourceAdmin(admin.ModelAdmin):
 
 @admin.register(models.SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ["source", "status", "trigger", "started_at", "finished_at", "created", "updated", "failed"]
+    list_display = [
+        "source",
+        "status",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "created",
+        "updated",
+        "failed",
+    ]
     list_filter = ["status", "trigger", "source"]
     list_select_related = ["source"]
 
@@ -96,7 +128,9 @@ class FindingAdmin(admin.ModelAdmin):
 
 
 class RuleConfigForm(forms.ModelForm):
-    code = forms.ChoiceField(choices=[(code, f"{code}: {rule.title}") for code, rule in sorted(RULES.items())])
+    code = forms.ChoiceField(
+        choices=[(code, f"{code}: {rule.title}") for code, rule in sorted(RULES.items())]
+    )
 
     class Meta:
         model = models.RuleConfig
@@ -108,11 +142,13 @@ class RuleConfigForm(forms.ModelForm):
         params = data.get("params") or {}
         if rule is not None:
             if not isinstance(params, dict):
-                raise forms.ValidationError({"params": "must be a JSON object such as {\"days\": 90}"})
+                raise forms.ValidationError({"params": 'must be a JSON object such as {"days": 90}'})
             unknown = set(params) - set(rule.defaults)
             if unknown:
                 known = ", ".join(sorted(rule.defaults)) or "none"
-                raise forms.ValidationError({"params": f"unknown for {rule.code}: {', '.join(sorted(unknown))} (known: {known})"})
+                raise forms.ValidationError(
+                    {"params": f"unknown for {rule.code}: {', '.join(sorted(unknown))} (known: {known})"}
+                )
             for key, default in rule.defaults.items():
                 if key in params and not isinstance(params[key], type(default)):
                     raise forms.ValidationError({"params": f"{key} must be a {type(default).__name__}"})

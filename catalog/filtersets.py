@@ -5,6 +5,8 @@ URL is shareable and the API accepts the same query.
 """
 
 import django_filters
+from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from catalog.models import Finding, Lifecycle, Project, Severity, Source, SyncRun, Team
@@ -53,15 +55,38 @@ def search_entities(queryset: QuerySet, value: str) -> QuerySet:
     )
 
 
+class EntityRefField(django_filters.fields.ModelChoiceField):
+    """Chooses an entity by its reference without the kind: ``name`` in namespace ``default``, else
+    ``namespace/name`` (the entity's ``str()``), compared case-insensitively as Backstage does."""
+
+    def prepare_value(self, value):
+        return str(value) if isinstance(value, models.Model) else super().prepare_value(value)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        namespace, _, name = str(value).rpartition("/")
+        entity = self.queryset.filter(namespace__iexact=namespace or "default", name__iexact=name).first()
+        if entity is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return entity
+
+
+class EntityRefFilter(django_filters.ModelChoiceFilter):
+    """A team (or other entity) named in the URL by reference: ``?team=fraud`` or ``?team=payments/fraud``."""
+
+    field_class = EntityRefField
+
+
 class ProjectFilterSet(django_filters.FilterSet):
     """Projects by text, owner team, type, lifecycle, and by their open findings (rule, minimum severity).
 
-    ``rule`` and ``severity`` together select the projects with at least one open finding matching both;
-    ``open_findings()`` gives those findings, so a page can show exactly the findings that matched.
+    ``rule`` and ``severity`` together select the projects with at least one open finding matching both
+    (the same finding); ``open_findings()`` gives those findings, so a page shows exactly what matched.
     """
 
     q = django_filters.CharFilter(method="filter_q", label="Search")
-    team = django_filters.ModelChoiceFilter(
+    team = EntityRefFilter(
         field_name="owner_team", queryset=Team.objects.order_by("name"), label="Team", empty_label="Any team"
     )
     rule = django_filters.ChoiceFilter(
@@ -86,22 +111,15 @@ class ProjectFilterSet(django_filters.FilterSet):
         # Applied together in filter_queryset: both must hold for the same finding.
         return queryset
 
-    def finding_q(self, prefix: str = "") -> Q:
-        """The condition on findings chosen by the filters (open, rule, minimum severity), as a Q.
-
-        ``prefix`` is the path from the queried model to the finding (``"findings__"`` from a project).
-        """
-        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
-        condition = Q(**{f"{prefix}resolved_at__isnull": True})
-        if data.get("rule"):
-            condition &= Q(**{f"{prefix}rule": data["rule"]})
-        if data.get("severity"):
-            condition &= Q(**{f"{prefix}severity__gte": int(data["severity"])})
-        return condition
-
     def open_findings(self) -> QuerySet:
         """The open findings matching the ``rule`` and ``severity`` filters (of any subject)."""
-        return Finding.objects.filter(self.finding_q())
+        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        condition = Q(resolved_at__isnull=True)
+        if data.get("rule"):
+            condition &= Q(rule=data["rule"])
+        if data.get("severity"):
+            condition &= Q(severity__gte=int(data["severity"]))
+        return Finding.objects.filter(condition)
 
     @property
     def filters_findings(self) -> bool:
@@ -122,9 +140,7 @@ class TeamFilterSet(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(
         choices=lambda: _distinct_values(Team, "type", []), label="Type", empty_label="Any type"
     )
-    parent = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.order_by("name"), label="Parent", empty_label="Any parent"
-    )
+    parent = EntityRefFilter(queryset=Team.objects.order_by("name"), label="Parent", empty_label="Any parent")
 
     class Meta:
         model = Team
@@ -138,7 +154,10 @@ class SyncRunFilterSet(django_filters.FilterSet):
     """Sync runs by source and status."""
 
     source = django_filters.ModelChoiceFilter(
-        queryset=Source.objects.order_by("name"), label="Source", empty_label="Any source"
+        queryset=Source.objects.order_by("name"),
+        to_field_name="name",
+        label="Source",
+        empty_label="Any source",
     )
     status = django_filters.ChoiceFilter(
         choices=SyncRun.Status.choices, label="Status", empty_label="Any status"
@@ -149,11 +168,19 @@ class SyncRunFilterSet(django_filters.FilterSet):
         fields = ["source", "status"]
 
 
+class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
+    """A yes/no select (``?enabled=true``) whose empty choice reads "Any" rather than "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
 class SourceFilterSet(django_filters.FilterSet):
     """Sources by kind and whether they are enabled."""
 
     kind = django_filters.ChoiceFilter(choices=Source.Kind.choices, label="Kind", empty_label="Any kind")
-    enabled = django_filters.BooleanFilter(label="Enabled")
+    enabled = django_filters.BooleanFilter(label="Enabled", widget=AnyYesNoWidget)
 
     class Meta:
         model = Source

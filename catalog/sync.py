@@ -35,7 +35,12 @@ from catalog.models import DescriptorFile, Person, Project, Repository, Source, 
 logger = logging.getLogger(__name__)
 
 # Backstage kinds (lowercased) the catalog stores, and where.
-KIND_MODELS: dict[str, type[models.Model]] = {"group": Team, "user": Person, "system": System, "component": Project}
+KIND_MODELS: dict[str, type[models.Model]] = {
+    "group": Team,
+    "user": Person,
+    "system": System,
+    "component": Project,
+}
 BATCH_SIZE = 500
 
 
@@ -164,15 +169,26 @@ class _SnapshotWriter:
                 self.tally.fail(record.external_id, record.error)
                 if repo is None:  # never read: keep it visible, with its error
                     repo = Repository.objects.create(
-                        source=self.source, external_id=record.external_id, url=record.url, name=record.name,
-                        host=record.host, last_error=record.error, last_error_at=self.now,
+                        source=self.source,
+                        external_id=record.external_id,
+                        url=record.url,
+                        name=record.name,
+                        host=record.host,
+                        last_error=record.error,
+                        last_error_at=self.now,
                     )
                 else:
-                    Repository.objects.filter(pk=repo.pk).update(last_error=record.error, last_error_at=self.now)
+                    Repository.objects.filter(pk=repo.pk).update(
+                        last_error=record.error, last_error_at=self.now
+                    )
                 continue
             desired[record.external_id] = _repository_values(record)
         stored = _upsert(
-            Repository, existing, desired, self.tally, self.now,
+            Repository,
+            existing,
+            desired,
+            self.tally,
+            self.now,
             new={"source": self.source},
             bookkeeping={"last_read_at": self.now, "last_error": "", "last_error_at": None},
         )
@@ -185,7 +201,9 @@ class _SnapshotWriter:
 
     # Descriptor files
 
-    def write_descriptor_files(self, snapshot: SourceSnapshot) -> list[tuple[DescriptorFile, DescriptorRecord]]:
+    def write_descriptor_files(
+        self, snapshot: SourceSnapshot
+    ) -> list[tuple[DescriptorFile, DescriptorRecord]]:
         """Upsert the descriptor files read; mark the ones no longer there as gone."""
         wanted: list[tuple[Repository | None, DescriptorRecord]] = []
         records_by_id = {r.external_id: r for r in snapshot.repositories}
@@ -193,10 +211,7 @@ class _SnapshotWriter:
             wanted += [(repo, d) for d in records_by_id[external_id].descriptors]
         wanted += [(None, d) for d in snapshot.descriptors]
 
-        existing = {
-            (f.repository_id, f.path): f
-            for f in DescriptorFile.objects.filter(source=self.source)
-        }
+        existing = {(f.repository_id, f.path): f for f in DescriptorFile.objects.filter(source=self.source)}
         result = []
         to_create, to_update = [], []
         for repo, record in wanted:
@@ -204,7 +219,12 @@ class _SnapshotWriter:
             for error in record.errors:
                 self.tally.fail(f"{repo.name}/{error.path}" if repo else error.path, str(error))
             obj = existing.pop((repo.pk if repo else None, record.path), None)
-            values = {"errors": errors, "entity_count": len(record.entities), "read_at": self.now, "gone_at": None}
+            values = {
+                "errors": errors,
+                "entity_count": len(record.entities),
+                "read_at": self.now,
+                "gone_at": None,
+            }
             if obj is None:
                 obj = DescriptorFile(source=self.source, repository=repo, path=record.path, **values)
                 to_create.append(obj)
@@ -226,9 +246,13 @@ class _SnapshotWriter:
         read_repo_ids = {r.pk for r in self.repos_read.values()} - cut_short
         listing_complete = snapshot.complete and None not in cut_short
         gone = [
-            f for (repo_id, _), f in existing.items()
-            if f.gone_at is None and (
-                repo_id in read_repo_ids or repo_id in self.repos_gone or (repo_id is None and listing_complete)
+            f
+            for (repo_id, _), f in existing.items()
+            if f.gone_at is None
+            and (
+                repo_id in read_repo_ids
+                or repo_id in self.repos_gone
+                or (repo_id is None and listing_complete)
             )
         ]
         DescriptorFile.objects.filter(pk__in=[f.pk for f in gone]).update(gone_at=self.now)
@@ -248,7 +272,10 @@ class _SnapshotWriter:
                 key = (kind, _key(entity.namespace, entity.name))
                 where = _where(file_obj)
                 if key in declared_at:
-                    self.tally.fail(f"{where}#{entity.document}", f"{entity.ref} is already declared in {declared_at[key]}")
+                    self.tally.fail(
+                        f"{where}#{entity.document}",
+                        f"{entity.ref} is already declared in {declared_at[key]}",
+                    )
                     continue
                 declared_at[key] = where
                 by_kind[kind].append((entity, file_obj))
@@ -268,7 +295,11 @@ class _SnapshotWriter:
                 self.tally.fail(f"{_where(file_obj)}#{entity.document}", str(exc))
                 continue
             current = existing.get(key)
-            if current is not None and current.source_id not in (None, self.source.pk) and not current.orphaned_at:
+            if (
+                current is not None
+                and current.source_id not in (None, self.source.pk)
+                and not current.orphaned_at
+            ):
                 self.tally.fail(
                     f"{_where(file_obj)}#{entity.document}",
                     f"{entity.ref} is already declared by source {current.source_id} "
@@ -341,13 +372,15 @@ class _SnapshotWriter:
         users, say) is not a project; one whose descriptor is broken is, so that its error shows.
         """
         repos = [
-            r for r in self.repos_read.values()
+            r
+            for r in self.repos_read.values()
             if r.pk not in self.repos_with_component and self.descriptor_state.get(r.pk, "none") != "valid"
         ]
         if not repos:
             return
         linked = set(
-            Project.objects.filter(repository__in=repos).exclude(descriptor__isnull=True, source=self.source)
+            Project.objects.filter(repository__in=repos)
+            .exclude(descriptor__isnull=True, source=self.source)
             .values_list("repository_id", flat=True)
         )
         existing = {
@@ -368,8 +401,13 @@ class _SnapshotWriter:
             if current is not None:
                 by_key[key] = current
             desired[key] = {
-                "namespace": "default", "name": name, "title": repo.name, "repository_id": repo.pk,
-                "descriptor_id": None, "descriptor_document": None, "orphaned_at": None,
+                "namespace": "default",
+                "name": name,
+                "title": repo.name,
+                "repository_id": repo.pk,
+                "descriptor_id": None,
+                "descriptor_document": None,
+                "orphaned_at": None,
             }
         stored = _upsert(Project, by_key, desired, self.tally, self.now, new={"source": self.source})
         self.touched[Project] |= {obj.pk for obj in stored.values()}
@@ -391,7 +429,9 @@ class _SnapshotWriter:
         if row.descriptor_id in self.files_gone:
             return True
         record = self.files_read.get(row.descriptor_id)
-        return record is not None and record.complete and row.descriptor_document not in record.failed_documents
+        return (
+            record is not None and record.complete and row.descriptor_document not in record.failed_documents
+        )
 
 
 def resolve_references() -> None:
@@ -412,8 +452,13 @@ def resolve_references() -> None:
     for model in (Project, System):
         changed = []
         fields = ["owner_team_id", "owner_person_id"] + (["system_id"] if model is Project else [])
-        for row in model.objects.only("pk", "owner_ref", *fields, *(["system_ref"] if model is Project else [])):
-            want = {"owner_team_id": target(row.owner_ref, "group"), "owner_person_id": target(row.owner_ref, "user")}
+        for row in model.objects.only(
+            "pk", "owner_ref", *fields, *(["system_ref"] if model is Project else [])
+        ):
+            want = {
+                "owner_team_id": target(row.owner_ref, "group"),
+                "owner_person_id": target(row.owner_ref, "user"),
+            }
             if model is Project:
                 want["system_id"] = target(row.system_ref, "system")
             if any(getattr(row, f) != v for f, v in want.items()):
@@ -449,7 +494,11 @@ def _resolve_memberships(teams: dict, people: dict) -> None:
                 wanted.add((teams[parsed[1:]], person_pk))
     through = Team.members.through
     have = {(t, p): pk for pk, t, p in through.objects.values_list("pk", "team_id", "person_id")}
-    extra = [pk for (t, p), pk in have.items() if (t, p) not in wanted and t in declared_teams and p in declared_people]
+    extra = [
+        pk
+        for (t, p), pk in have.items()
+        if (t, p) not in wanted and t in declared_teams and p in declared_people
+    ]
     through.objects.filter(pk__in=extra).delete()
     through.objects.bulk_create(
         [through(team_id=t, person_id=p) for t, p in wanted - have.keys()], batch_size=BATCH_SIZE
@@ -488,7 +537,9 @@ def _ref(value: Any, *, default_kind: str, namespace: str, spec_field: str) -> s
 
 
 def _refs(values: Any, *, default_kind: str, namespace: str, spec_field: str) -> list[str]:
-    return sorted({_ref(v, default_kind=default_kind, namespace=namespace, spec_field=spec_field) for v in values or ()})
+    return sorted(
+        {_ref(v, default_kind=default_kind, namespace=namespace, spec_field=spec_field) for v in values or ()}
+    )
 
 
 def _entity_values(entity: Entity, file_obj: DescriptorFile) -> dict[str, Any]:
@@ -532,7 +583,9 @@ def _entity_values(entity: Entity, file_obj: DescriptorFile) -> dict[str, Any]:
         values.update(
             title=entity.title or str(profile.get("displayName") or "").strip(),
             email=str(profile.get("email") or "").strip(),
-            member_of_refs=_refs(spec.get("memberOf"), default_kind="group", namespace=ns, spec_field="memberOf"),
+            member_of_refs=_refs(
+                spec.get("memberOf"), default_kind="group", namespace=ns, spec_field="memberOf"
+            ),
         )
     return values
 
@@ -601,7 +654,9 @@ def _project_name(repository_name: str) -> str:
     return name or "repository"
 
 
-def _upsert(model, existing: dict, desired: dict, tally: Tally, now: datetime, *, new=None, bookkeeping=None) -> dict:
+def _upsert(
+    model, existing: dict, desired: dict, tally: Tally, now: datetime, *, new=None, bookkeeping=None
+) -> dict:
     """Create or update ``model`` rows so that each key's row has the desired values; return rows by key.
 
     ``existing`` maps keys to current rows, ``desired`` keys to field values (attnames). ``new`` adds
@@ -612,8 +667,11 @@ def _upsert(model, existing: dict, desired: dict, tally: Tally, now: datetime, *
     to_create, to_update, fields = [], [], set(bookkeeping or ())
     stored = {}
     for key, values in desired.items():
-        too_long = [name for name, value in values.items() if isinstance(value, str) and name in limits
-                    and len(value) > limits[name]]
+        too_long = [
+            name
+            for name, value in values.items()
+            if isinstance(value, str) and name in limits and len(value) > limits[name]
+        ]
         if too_long:
             tally.fail("/".join(key), f"{', '.join(too_long)}: longer than {limits[too_long[0]]} characters")
             continue

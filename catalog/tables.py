@@ -4,6 +4,8 @@ Columns read only what the views' querysets select or annotate (``open_findings_
 ...), so a page runs the same number of queries whatever the number of rows.
 """
 
+from urllib.parse import urlencode
+
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
@@ -139,13 +141,17 @@ def format_duration(seconds: float) -> str:
     return f"{minutes} min {seconds:02d} s"
 
 
+def source_runs_url(source) -> str:
+    return f"{reverse('syncrun-list')}?{urlencode({'source': source.name})}"
+
+
 class SourceTable(tables.Table):
-    name = tables.Column(
-        linkify=lambda record: f"{reverse('syncrun-list')}?source={record.pk}", verbose_name="Source"
-    )
+    name = tables.Column(linkify=lambda record: source_runs_url(record), verbose_name="Source")
     kind = tables.Column()
     enabled = tables.BooleanColumn()
-    sync_interval_minutes = tables.Column(verbose_name="Every (min)", attrs={"td": {"class": "num"}})
+    sync_interval_minutes = tables.Column(
+        verbose_name="Every (min)", attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
     last_run_status = tables.Column(verbose_name="Last run")
     last_run_at = tables.DateTimeColumn(verbose_name="Last run started", format="Y-m-d H:i")
 

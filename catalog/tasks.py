@@ -31,7 +31,9 @@ def sync_source(source_id: int, trigger: str = SyncRun.Trigger.SCHEDULE) -> None
 def evaluate_rules() -> None:
     """Evaluate every enabled rule and update the findings."""
     result = run_rules()
-    logger.info("rules evaluated: %s opened, %s resolved", sum(result.opened.values()), sum(result.resolved.values()))
+    logger.info(
+        "rules evaluated: %s opened, %s resolved", sum(result.opened.values()), sum(result.resolved.values())
+    )
 
 
 @shared_task(ignore_result=True)

@@ -8,9 +8,9 @@ Querysets select and annotate what the templates show: a page's query count does
 
 from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
-from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.views.generic import DetailView
 from django_filters.views import FilterView
@@ -37,6 +37,13 @@ class PortalReadMixin(AccessMixin):
         if not request.user.is_authenticated and not settings.PORTAL.get("ANONYMOUS_READ", False):
             return self.handle_no_permission()
         return super().dispatch(request, *args, **kwargs)
+
+    def handle_no_permission(self):
+        response = super().handle_no_permission()
+        if is_htmx(self.request):
+            # htmx would follow the redirect and swap the login page into the results block: load it instead.
+            return HttpResponse(status=204, headers={"HX-Redirect": response["Location"]})
+        return response
 
 
 def is_htmx(request) -> bool:
@@ -111,6 +118,26 @@ class ObjectListView(PortalReadMixin, HtmxPartialMixin, SingleTableMixin, Filter
         return context
 
 
+def rank_for_maintenance(projects: QuerySet, findings: QuerySet) -> QuerySet:
+    """The ``projects`` with at least one of ``findings`` (open ones), most in need of maintenance first.
+
+    Order: highest severity among those findings, then how many, then the oldest ``first_seen_at``, then
+    name. Each project is annotated ``worst_severity``, ``open_count`` and ``oldest_seen_at``, and gets
+    its matching findings, worst first, as ``open_findings`` (one prefetch query for the whole page).
+    """
+    mine = findings.filter(project=OuterRef("pk")).order_by()
+    return (
+        projects.filter(Exists(mine))
+        .annotate(
+            worst_severity=Subquery(mine.order_by("-severity").values("severity")[:1]),
+            open_count=count_of(findings, "project"),
+            oldest_seen_at=Subquery(mine.order_by("first_seen_at").values("first_seen_at")[:1]),
+        )
+        .order_by("-worst_severity", "-open_count", "oldest_seen_at", "name", "pk")
+        .prefetch_related(open_findings_prefetch(findings))
+    )
+
+
 class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
     """The home page: projects with open findings, most in need of maintenance first.
 
@@ -130,19 +157,7 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
 
     def get_filterset(self, filterset_class):
         filterset = super().get_filterset(filterset_class)
-        findings = filterset.open_findings()
-        has_open = Exists(findings.filter(project=OuterRef("pk")))
-        matching = filterset.finding_q(prefix="findings__")
-        filterset.queryset = (
-            filterset.queryset.filter(has_open)
-            .annotate(
-                worst_severity=Max("findings__severity", filter=matching),
-                open_count=Count("findings", filter=matching),
-                oldest_seen_at=Min("findings__first_seen_at", filter=matching),
-            )
-            .order_by("-worst_severity", "-open_count", "oldest_seen_at", "name", "pk")
-            .prefetch_related(open_findings_prefetch(findings))
-        )
+        filterset.queryset = rank_for_maintenance(filterset.queryset, filterset.open_findings())
         return filterset
 
     def teams_with_findings(self, filterset):

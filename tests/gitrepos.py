@@ -8,7 +8,11 @@ from pathlib import Path
 
 def git(cwd: Path, *args: str, env: dict | None = None) -> str:
     return subprocess.run(
-        ["git", "-c", "init.defaultBranch=main", *args], cwd=cwd, check=True, capture_output=True, text=True,
+        ["git", "-c", "init.defaultBranch=main", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
         env={**os.environ, **(env or {})},
     ).stdout.strip()
 
@@ -34,8 +38,19 @@ def make_repo(
         (path / "history.txt").write_text(f"change {n}\n")
         git(path, "add", "-A")
         when = (now - timedelta(days=days)).isoformat()
-        git(path, "commit", "-q", "-m", f"change {n}", env={
-            "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1], "GIT_AUTHOR_DATE": when,
-            "GIT_COMMITTER_NAME": author[0], "GIT_COMMITTER_EMAIL": author[1], "GIT_COMMITTER_DATE": when,
-        })
+        git(
+            path,
+            "commit",
+            "-q",
+            "-m",
+            f"change {n}",
+            env={
+                "GIT_AUTHOR_NAME": author[0],
+                "GIT_AUTHOR_EMAIL": author[1],
+                "GIT_AUTHOR_DATE": when,
+                "GIT_COMMITTER_NAME": author[0],
+                "GIT_COMMITTER_EMAIL": author[1],
+                "GIT_COMMITTER_DATE": when,
+            },
+        )
     return path

@@ -56,9 +56,23 @@ def worker(broker_url, tmp_path):
     log = tmp_path / "worker.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--concurrency=2", "--loglevel=INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--concurrency=2",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
     app.conf.broker_url, app.conf.task_always_eager = broker_url, False
@@ -85,11 +99,15 @@ def wait_for(condition, log: Path, timeout: float = 60):
 
 def test_worker_syncs_a_source_and_evaluates_rules(worker, tmp_path):
     make_repo(tmp_path / "repos" / "fraud", days_ago=[400, 200], descriptor=None)
-    source = Source.objects.create(name="repos", kind=Source.Kind.GIT, config={"paths": [str(tmp_path / "repos")]})
+    source = Source.objects.create(
+        name="repos", kind=Source.Kind.GIT, config={"paths": [str(tmp_path / "repos")]}
+    )
 
     sync_source.delay(source.pk, SyncRun.Trigger.MANUAL)
 
-    wait_for(lambda: SyncRun.objects.filter(source=source).exclude(status=SyncRun.Status.RUNNING).exists(), worker)
+    wait_for(
+        lambda: SyncRun.objects.filter(source=source).exclude(status=SyncRun.Status.RUNNING).exists(), worker
+    )
     run = SyncRun.objects.get(source=source)
     assert (run.status, run.created, run.failed) == (SyncRun.Status.SUCCESS, 2, 0), run.errors
     project = Project.objects.get()
@@ -97,5 +115,7 @@ def test_worker_syncs_a_source_and_evaluates_rules(worker, tmp_path):
     # the worker queued the rules after the sync
     wait_for(lambda: Finding.objects.filter(rule="stale-code").exists(), worker)
     assert set(Finding.objects.filter(project=project).values_list("rule", flat=True)) == {
-        "stale-code", "no-owner", "no-descriptor"
+        "stale-code",
+        "no-owner",
+        "no-descriptor",
     }

@@ -29,16 +29,36 @@ spec:
 
 @pytest.fixture
 def repos(tmp_path):
-    """A folder of real repositories: active, stale, deprecated, bare, empty, broken descriptor, no descriptor."""
+    """Real repositories: active, stale, deprecated, bare, empty, broken descriptor, no descriptor."""
     root = tmp_path / "repos"
-    make_repo(root / "fraud", days_ago=[30, 2], descriptor=COMPONENT.format(name="fraud-model", lifecycle="production"))
-    make_repo(root / "churn", days_ago=[300, 120], descriptor=COMPONENT.format(name="churn-model", lifecycle="production"))
-    make_repo(root / "legacy", days_ago=[500], descriptor=COMPONENT.format(name="legacy-model", lifecycle="deprecated"))
-    org = make_repo(root / "org", days_ago=[10], descriptor=(
-        CORPUS / "backstage__backstage__packages__catalog-model__examples__acme__team-a-group.yaml").read_text())
+    make_repo(
+        root / "fraud",
+        days_ago=[30, 2],
+        descriptor=COMPONENT.format(name="fraud-model", lifecycle="production"),
+    )
+    make_repo(
+        root / "churn",
+        days_ago=[300, 120],
+        descriptor=COMPONENT.format(name="churn-model", lifecycle="production"),
+    )
+    make_repo(
+        root / "legacy",
+        days_ago=[500],
+        descriptor=COMPONENT.format(name="legacy-model", lifecycle="deprecated"),
+    )
+    org = make_repo(
+        root / "org",
+        days_ago=[10],
+        descriptor=(
+            CORPUS / "backstage__backstage__packages__catalog-model__examples__acme__team-a-group.yaml"
+        ).read_text(),
+    )
     broken = make_repo(tmp_path / "broken-src", days_ago=[5])
-    shutil.copy(CORPUS / "backstage__backstage__packages__catalog-model__examples__components__invalid-component.yaml",
-                broken / "catalog-info.yaml")
+    shutil.copy(
+        CORPUS
+        / "backstage__backstage__packages__catalog-model__examples__components__invalid-component.yaml",
+        broken / "catalog-info.yaml",
+    )
     git(broken, "add", "-A")
     git(broken, "commit", "-q", "-m", "add an invalid descriptor")
     git(root, "clone", "-q", "--bare", str(broken), "broken.git")
@@ -77,7 +97,12 @@ def test_sync_and_evaluate_real_repositories(repos):
     assert repositories["empty"].last_commit_at is None and repositories["empty"].last_error == ""
 
     assert set(Project.objects.values_list("name", flat=True)) == {
-        "fraud-model", "churn-model", "legacy-model", "broken", "empty", "notebooks"
+        "fraud-model",
+        "churn-model",
+        "legacy-model",
+        "broken",
+        "empty",
+        "notebooks",
     }
     assert open_rules("fraud-model") == set()  # team-a is declared in the org repository
     assert open_rules("churn-model") == {"stale-code"}
@@ -134,7 +159,9 @@ def test_stale_threshold_is_a_setting(repos, settings):
     run("source_add", "local", str(repos))
     run("sync", "local")
     run("evaluate", "stale-code")
-    stale = set(Finding.objects.filter(rule="stale-code", resolved_at=None).values_list("project__name", flat=True))
+    stale = set(
+        Finding.objects.filter(rule="stale-code", resolved_at=None).values_list("project__name", flat=True)
+    )
     assert stale == {"churn-model"} | ({"broken"} if _days_since(repos, "broken.git") > 20 else set())
 
 

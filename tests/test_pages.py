@@ -1,4 +1,4 @@
-"""The browser pages: access, the maintenance ranking and filters, htmx partials, detail pages, query counts."""
+"""The browser pages: access, maintenance ranking and filters, htmx partials, detail pages, query counts."""
 
 from datetime import timedelta
 from types import SimpleNamespace
@@ -24,7 +24,9 @@ def sample(catalog: CatalogFactory):
     fraud = catalog.team("fraud", title="Fraud detection", parent=platform)
     ada = catalog.person("ada", title="Ada Lovelace", teams=[fraud])
     p = SimpleNamespace(platform=platform, fraud=fraud, ada=ada)
-    p.alpha = catalog.project("alpha", owner=fraud, lifecycle="production", description="Scores card payments.")
+    p.alpha = catalog.project(
+        "alpha", owner=fraud, lifecycle="production", description="Scores card payments."
+    )
     p.bravo = catalog.project("bravo", owner=platform, lifecycle="experimental", tags=["nlp", "transformers"])
     p.charlie = catalog.project("charlie", owner=ada, lifecycle="production", type="pipeline")
     p.delta = catalog.project("delta", owner_ref="group:default/nobody", lifecycle="deprecated")
@@ -35,9 +37,15 @@ def sample(catalog: CatalogFactory):
 
     catalog.finding(p.alpha, "stale-code", severity=Severity.CRITICAL, age_days=5, message="Alpha is stale.")
     catalog.finding(p.bravo, "no-owner", severity=Severity.ERROR, age_days=3, message="Bravo has no owner.")
-    catalog.finding(p.bravo, "invalid-descriptor", severity=Severity.ERROR, age_days=3, message="Bravo invalid.")
-    catalog.finding(p.charlie, "invalid-descriptor", severity=Severity.ERROR, age_days=60, message="Charlie bad.")
-    catalog.finding(p.delta, "owner-unknown", severity=Severity.ERROR, age_days=10, message="Delta owner unknown.")
+    catalog.finding(
+        p.bravo, "invalid-descriptor", severity=Severity.ERROR, age_days=3, message="Bravo invalid."
+    )
+    catalog.finding(
+        p.charlie, "invalid-descriptor", severity=Severity.ERROR, age_days=60, message="Charlie bad."
+    )
+    catalog.finding(
+        p.delta, "owner-unknown", severity=Severity.ERROR, age_days=10, message="Delta owner unknown."
+    )
     catalog.finding(
         p.echo,
         "stale-code",
@@ -46,7 +54,9 @@ def sample(catalog: CatalogFactory):
         message="Echo has had no commit for 200 days.",
         evidence={"last_commit_at": "2024-11-13T09:30:00+00:00", "url": "https://git.example.com/ml/echo"},
     )
-    catalog.finding(p.echo, "no-descriptor", severity=Severity.INFO, age_days=200, message="Echo no descriptor.")
+    catalog.finding(
+        p.echo, "no-descriptor", severity=Severity.INFO, age_days=200, message="Echo no descriptor."
+    )
     catalog.finding(p.golf, "orphaned", severity=Severity.WARNING, age_days=3, message="Golf is orphaned.")
     catalog.finding(
         p.foxtrot,
@@ -55,7 +65,9 @@ def sample(catalog: CatalogFactory):
         message="Foxtrot was stale.",
         resolved_at=catalog.now - timedelta(days=2),
     )
-    catalog.finding(fraud, "invalid-descriptor", severity=Severity.ERROR, message="Fraud team descriptor invalid.")
+    catalog.finding(
+        fraud, "invalid-descriptor", severity=Severity.ERROR, message="Fraud team descriptor invalid."
+    )
     return p
 
 
@@ -115,6 +127,12 @@ def test_anonymous_user_is_sent_to_login(client, sample, catalog, page):
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login") + "?next=")
+
+
+def test_anonymous_htmx_request_is_sent_to_login_page(client):
+    response = client.get(reverse("maintenance") + "?rule=stale-code", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response["HX-Redirect"].startswith(reverse("login") + "?next=")
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -183,8 +201,8 @@ def test_maintenance_counts(signed_in, sample):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("team={fraud}", ["alpha", "echo"]),
-        ("team={platform}", ["bravo", "golf"]),
+        ("team=fraud", ["alpha", "echo"]),
+        ("team=ml-platform", ["bravo", "golf"]),
         ("rule=invalid-descriptor", ["charlie", "bravo"]),  # the older finding first
         ("rule=stale-code", ["alpha", "echo"]),
         ("severity=30", ["alpha", "bravo", "charlie", "delta"]),
@@ -194,13 +212,14 @@ def test_maintenance_counts(signed_in, sample):
         ("q=card+payments", ["alpha"]),
         ("q=TRANSFORM", ["bravo"]),
         ("q=ech", ["echo"]),
-        ("team={fraud}&rule=no-descriptor", ["echo"]),
+        ("team=FRAUD&rule=no-descriptor", ["echo"]),  # references ignore case
+        ("team=default/fraud", ["alpha", "echo"]),
         ("rule=stale-code&severity=40", ["alpha"]),
         ("rule=no-descriptor&severity=20", []),
     ],
 )
 def test_maintenance_filters(signed_in, sample, query, expected):
-    url = reverse("maintenance") + "?" + query.format(fraud=sample.fraud.pk, platform=sample.platform.pk)
+    url = reverse("maintenance") + "?" + query
     assert listed(signed_in.get(url)) == expected
 
 
@@ -211,7 +230,7 @@ def test_maintenance_filters_narrow_findings_and_counts(signed_in, sample):
     assert "Echo has had no commit" not in page  # the other rule's finding is not shown
     assert response.context["findings_total"] == 1
     # A rule that holds only for teams empties the project list but keeps the team section.
-    response = signed_in.get(reverse("maintenance") + f"?team={sample.fraud.pk}&rule=invalid-descriptor")
+    response = signed_in.get(reverse("maintenance") + "?team=fraud&rule=invalid-descriptor")
     assert listed(response) == []
     assert [team.name for team in response.context["teams_with_findings"]] == ["fraud"]
     assert response.context["findings_total"] == 1
@@ -223,7 +242,7 @@ def test_maintenance_lifecycle_filter_hides_teams(signed_in, sample):
 
 
 def test_maintenance_invalid_filter_shows_nothing(signed_in, sample):
-    response = signed_in.get(reverse("maintenance") + "?team=999999")
+    response = signed_in.get(reverse("maintenance") + "?team=no-such-team")
     assert response.status_code == 200
     assert listed(response) == []
     assert response.context["findings_total"] == 0
@@ -278,7 +297,7 @@ def test_project_list_search(signed_in, sample):
     assert names("?q=PAYMENTS") == ["alpha"]  # the description
     assert names("?q=golf") == ["golf"]  # the name
     assert names("?q=nothing-like-this") == []
-    assert names(f"?team={sample.fraud.pk}") == ["alpha", "echo", "foxtrot"]
+    assert names("?team=fraud") == ["alpha", "echo", "foxtrot"]
     assert names("?type=pipeline") == ["charlie"]
     assert names("?lifecycle=deprecated") == ["delta"]
 
@@ -308,14 +327,16 @@ def test_syncrun_list_filters(signed_in, catalog):
     other = catalog.source("other")
     catalog.sync_run(status="failed")
     catalog.sync_run(source=other, status="success")
-    response = signed_in.get(reverse("syncrun-list") + f"?source={other.pk}")
+    response = signed_in.get(reverse("syncrun-list") + "?source=other")
     assert [row.record.source.name for row in response.context["table"].rows] == ["other"]
     response = signed_in.get(reverse("syncrun-list") + "?status=failed")
     assert [row.record.status for row in response.context["table"].rows] == ["failed"]
 
 
 def test_syncrun_detail_lists_errors(signed_in, catalog):
-    run = catalog.sync_run(status="partial", errors=[{"item": "repos/broken", "message": "not a git repository"}])
+    run = catalog.sync_run(
+        status="partial", errors=[{"item": "repos/broken", "message": "not a git repository"}]
+    )
     page = signed_in.get(reverse("syncrun-detail", args=[run.pk])).content.decode()
     assert "repos/broken" in page and "not a git repository" in page
     assert "42.0 s" in page
@@ -324,8 +345,12 @@ def test_syncrun_detail_lists_errors(signed_in, catalog):
 def test_source_list_shows_last_run(signed_in, catalog):
     catalog.sync_run(status="failed", started_at=catalog.now - timedelta(days=1))
     catalog.sync_run(status="partial")
+    catalog.source("never-synced", enabled=False)
     page = signed_in.get(reverse("source-list")).content.decode()
     assert "git-main" in page and "partial" in page and "failed" not in page
+    assert "never-synced" in page
+    response = signed_in.get(reverse("source-list") + "?enabled=false")
+    assert [row.record.name for row in response.context["table"].rows] == ["never-synced"]
 
 
 # Detail pages
@@ -335,12 +360,21 @@ def test_project_detail(signed_in, catalog, sample):
     project = sample.alpha
     catalog.descriptor_file(
         repository=project.repository,
-        errors=[{"path": "catalog-info.yaml", "document": 2, "field": "spec.lifecycle", "message": "must be a string"}],
+        errors=[
+            {
+                "path": "catalog-info.yaml",
+                "document": 2,
+                "field": "spec.lifecycle",
+                "message": "must be a string",
+            }
+        ],
     )
     project.descriptor = catalog.descriptor_file("catalog/alpha.yaml")
     project.descriptor_document = 3
     project.save()
-    catalog.finding(project, "no-owner", message="Alpha had no owner.", resolved_at=catalog.now - timedelta(days=4))
+    catalog.finding(
+        project, "no-owner", message="Alpha had no owner.", resolved_at=catalog.now - timedelta(days=4)
+    )
     page = signed_in.get(reverse("project-detail", args=["default", "alpha"])).content.decode()
     # Descriptor errors of the repository's descriptor files.
     assert "must be a string" in page and "spec.lifecycle" in page
@@ -457,3 +491,48 @@ def test_query_count_is_constant(signed_in, catalog, django_assert_num_queries, 
         catalog.sync_run(source=catalog.source(f"extra-{i}"))
     with django_assert_num_queries(EXPECTED_QUERIES[page]):
         assert signed_in.get(urls[page]).status_code == 200
+
+
+# The pieces behind the pages
+
+
+def test_rank_for_maintenance(sample):
+    from catalog.models import Finding, Project
+    from catalog.views import rank_for_maintenance
+
+    ranked = rank_for_maintenance(Project.objects.all(), Finding.objects.filter(resolved_at__isnull=True))
+    assert [(p.name, p.worst_severity, p.open_count) for p in ranked] == [
+        ("alpha", 40, 1),
+        ("bravo", 30, 2),
+        ("charlie", 30, 1),
+        ("delta", 30, 1),
+        ("echo", 20, 2),
+        ("golf", 20, 1),
+    ]
+    assert [f.rule for f in ranked[4].open_findings] == ["stale-code", "no-descriptor"]  # worst first
+
+
+def test_template_filters():
+    from catalog.templatetags.portal import evidence_items, http_url
+
+    assert http_url("https://example.com/x") == "https://example.com/x"
+    assert http_url(" HTTP://example.com ") == "HTTP://example.com"
+    bad = ["javascript:alert(1)", "data:text/html,x", "//example.com", "ftp://example.com", "https:", None, 3]
+    assert [http_url(value) for value in bad] == [""] * len(bad)
+    items = evidence_items(
+        {
+            "repository": "alpha",
+            "last_commit_at": "2025-01-02T03:04:05+00:00",
+            "url": "https://git.example.com/alpha",
+            "days": 120,
+            "empty": "",
+            "files": ["a.yaml", "b.yaml"],
+        },
+        "No commit for 120 days.",
+    )
+    assert [(i["label"], i["text"], i["href"]) for i in items] == [
+        ("url", "https://git.example.com/alpha", "https://git.example.com/alpha"),
+        ("last commit", "2025-01-02", ""),
+        ("repository", "alpha", ""),
+        ("files", "a.yaml, b.yaml", ""),
+    ]

@@ -20,8 +20,13 @@ def source():
 
 def make_project(source, name, *, days_since_commit=10, lifecycle="production", owner=None, **fields):
     repository = Repository.objects.create(
-        source=source, external_id=f"/r/{name}", url=f"/r/{name}", name=name, default_branch="main",
-        last_commit_sha="c" * 40, last_commit_at=NOW - timedelta(days=days_since_commit),
+        source=source,
+        external_id=f"/r/{name}",
+        url=f"/r/{name}",
+        name=name,
+        default_branch="main",
+        last_commit_sha="c" * 40,
+        last_commit_at=NOW - timedelta(days=days_since_commit),
         last_commit_author_name="Jane Doe",
     )
     descriptor = fields.pop("descriptor", None) or DescriptorFile.objects.create(
@@ -29,17 +34,33 @@ def make_project(source, name, *, days_since_commit=10, lifecycle="production", 
     )
     team = owner or Team.objects.get_or_create(name="team-a")[0]
     return Project.objects.create(
-        name=name, source=source, repository=repository, lifecycle=lifecycle, descriptor=descriptor,
-        owner_ref=f"group:default/{team.name}", owner_team=team, **fields,
+        name=name,
+        source=source,
+        repository=repository,
+        lifecycle=lifecycle,
+        descriptor=descriptor,
+        owner_ref=f"group:default/{team.name}",
+        owner_team=team,
+        **fields,
     )
 
 
 def open_findings(rule):
-    return {f.project.name if f.project else f.team.name: f for f in Finding.objects.filter(rule=rule, resolved_at=None)}
+    return {
+        f.project.name if f.project else f.team.name: f
+        for f in Finding.objects.filter(rule=rule, resolved_at=None)
+    }
 
 
 def test_every_rule_has_a_title_and_a_description():
-    assert {"stale-code", "no-owner", "owner-unknown", "invalid-descriptor", "no-descriptor", "orphaned"} <= set(RULES)
+    assert {
+        "stale-code",
+        "no-owner",
+        "owner-unknown",
+        "invalid-descriptor",
+        "no-descriptor",
+        "orphaned",
+    } <= set(RULES)
     for rule in RULES.values():
         assert rule.title and rule.description, rule.code
 
@@ -107,29 +128,41 @@ def test_ownership_rules(source):
     assert set(open_findings("no-owner")) == {"nobody"}
     unknown = open_findings("owner-unknown")
     assert set(unknown) == {"ghost"}
-    assert unknown["ghost"].message == "Its owner group:default/cncf matches no team or person in the catalog."
+    assert (
+        unknown["ghost"].message == "Its owner group:default/cncf matches no team or person in the catalog."
+    )
 
 
 def test_invalid_descriptor_names_file_document_and_field(source):
     project = make_project(source, "p")
     DescriptorFile.objects.filter(pk=project.descriptor_id).update(
         errors=[
-            {"path": "catalog-info.yaml", "document": 2, "field": "metadata.name", "message": "not a valid name"},
+            {
+                "path": "catalog-info.yaml",
+                "document": 2,
+                "field": "metadata.name",
+                "message": "not a valid name",
+            },
             {"path": "catalog-info.yaml", "document": 2, "field": "spec.owner", "message": "required"},
         ]
     )
     evaluate_rules(now=NOW, codes=["invalid-descriptor"])
     finding = open_findings("invalid-descriptor")["p"]
     assert finding.message == (
-        "Invalid descriptor: catalog-info.yaml, document 2, field metadata.name: not a valid name (and 1 more)."
+        "Invalid descriptor: catalog-info.yaml, document 2, field metadata.name: not a valid name "
+        "(and 1 more)."
     )
     assert len(finding.evidence["errors"]) == 2 and finding.severity == Severity.ERROR
 
 
 def test_invalid_descriptor_of_a_file_of_teams_lands_on_the_teams(source):
     descriptor = DescriptorFile.objects.create(
-        source=source, path="org.yaml", read_at=NOW, errors=[{"path": "org.yaml", "document": 1, "field": None,
-                                                              "message": "invalid YAML at line 3, column 1"}]
+        source=source,
+        path="org.yaml",
+        read_at=NOW,
+        errors=[
+            {"path": "org.yaml", "document": 1, "field": None, "message": "invalid YAML at line 3, column 1"}
+        ],
     )
     Team.objects.create(name="team-a", source=source, descriptor=descriptor)
     evaluate_rules(now=NOW, codes=["invalid-descriptor"])

@@ -67,8 +67,16 @@ spec:
 """
 
 
-def repo(name: str, *descriptors: DescriptorRecord, error: str | None = None, days_ago: int = 3, sha: str = "a" * 40):
-    commit = Commit(sha=sha, committed_at=NOW - timedelta(days=days_ago), author_name="Jane", author_email="j@x.io")
+def repo(
+    name: str,
+    *descriptors: DescriptorRecord,
+    error: str | None = None,
+    days_ago: int = 3,
+    sha: str = "a" * 40,
+):
+    commit = Commit(
+        sha=sha, committed_at=NOW - timedelta(days=days_ago), author_name="Jane", author_email="j@x.io"
+    )
     return RepositoryRecord(
         external_id=f"/repos/{name}",
         url=f"/repos/{name}",
@@ -127,7 +135,9 @@ def test_second_sync_with_nothing_changed_changes_nothing(source):
     sync(source, *records)
     tally = sync(source, *records)
     assert (tally.created, tally.updated, tally.failed, tally.orphaned) == (0, 0, 0, 0)
-    assert tally.unchanged == 9  # 3 repositories, 1 declared project, 1 found project, 1 team, 2 people, 1 system
+    assert (
+        tally.unchanged == 9
+    )  # 3 repositories, 1 declared project, 1 found project, 1 team, 2 people, 1 system
 
 
 def test_a_changed_fact_counts_as_one_update(source):
@@ -175,7 +185,9 @@ def test_a_repository_that_never_read_is_kept_visible_with_its_error(source):
 
 def test_invalid_document_keeps_the_entity_it_replaced(source):
     sync(source, repo("fraud", descriptor(COMPONENT.format(name="fraud-model", owner="team-a"))))
-    broken = descriptor(COMPONENT.format(name="fraud-model", owner="team-a").replace("  lifecycle: production\n", ""))
+    broken = descriptor(
+        COMPONENT.format(name="fraud-model", owner="team-a").replace("  lifecycle: production\n", "")
+    )
     assert broken.failed_documents == (1,)
     tally = sync(source, repo("fraud", broken))
     assert tally.failed == 1 and "spec.lifecycle" in tally.errors[0]["message"]
@@ -196,7 +208,8 @@ def test_entity_removed_from_its_descriptor_becomes_an_orphan(source):
     sync(source, repo("org", descriptor(GROUP, "org.yaml")))
     without_rroe = GROUP.replace(
         "---\napiVersion: backstage.io/v1alpha1\nkind: User\nmetadata:\n  name: rroe\nspec:\n"
-        "  memberOf: [group:default/team-a]\n", ""
+        "  memberOf: [group:default/team-a]\n",
+        "",
     )
     tally = sync(source, repo("org", descriptor(without_rroe, "org.yaml")))
     assert tally.orphaned == 1
@@ -208,10 +221,15 @@ def test_entity_removed_from_its_descriptor_becomes_an_orphan(source):
 
 
 def test_repository_gone_from_its_source_orphans_its_projects(source):
-    sync(source, repo("fraud", descriptor(COMPONENT.format(name="fraud-model", owner="team-a"))), repo("plain"))
+    sync(
+        source, repo("fraud", descriptor(COMPONENT.format(name="fraud-model", owner="team-a"))), repo("plain")
+    )
     tally = sync(source, repo("other"))
     assert tally.orphaned == 2
-    assert set(Project.objects.filter(orphaned_at=NOW).values_list("name", flat=True)) == {"fraud-model", "plain"}
+    assert set(Project.objects.filter(orphaned_at=NOW).values_list("name", flat=True)) == {
+        "fraud-model",
+        "plain",
+    }
     assert Repository.objects.get(name="fraud").gone_at == NOW
 
 
@@ -260,12 +278,19 @@ def test_entity_of_another_source_is_not_taken_over(source):
 def test_descriptor_errors_are_stored_per_file(source):
     record = DescriptorRecord(
         path="catalog-info.yaml",
-        errors=(DescriptorError(path="catalog-info.yaml", message="must be a string", document=2, field="spec.owner"),),
+        errors=(
+            DescriptorError(
+                path="catalog-info.yaml", message="must be a string", document=2, field="spec.owner"
+            ),
+        ),
         failed_documents=(2,),
     )
     tally = sync(source, repo("fraud", record))
     assert tally.errors == [
-        {"item": "fraud/catalog-info.yaml", "message": "catalog-info.yaml, document 2, field spec.owner: must be a string"}
+        {
+            "item": "fraud/catalog-info.yaml",
+            "message": "catalog-info.yaml, document 2, field spec.owner: must be a string",
+        }
     ]
     assert DescriptorFile.objects.get().errors == [
         {"path": "catalog-info.yaml", "document": 2, "field": "spec.owner", "message": "must be a string"}
@@ -276,7 +301,9 @@ def test_too_long_value_fails_alone(source):
     long_type = "x" * 300
     tally = sync(
         source,
-        repo("a", descriptor(COMPONENT.format(name="a-model", owner="team-a").replace("ml-model", long_type))),
+        repo(
+            "a", descriptor(COMPONENT.format(name="a-model", owner="team-a").replace("ml-model", long_type))
+        ),
         repo("b", descriptor(COMPONENT.format(name="b-model", owner="team-a"))),
     )
     assert tally.failed == 1 and "type: longer than 255 characters" in tally.errors[0]["message"]
@@ -300,10 +327,14 @@ def test_abandoned_run_does_not_lock_the_source_forever(source, settings):
 
 
 def test_a_file_cut_short_leaves_the_other_files_of_its_repository_alone(source):
-    location = "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: all}\nspec:\n  targets: [./org.yaml]\n"
+    location = (
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: all}\n"
+        "spec:\n  targets: [./org.yaml]\n"
+    )
     sync(source, repo("org", descriptor(location), descriptor(GROUP, "org.yaml")))
-    cut = DescriptorRecord(path="catalog-info.yaml", errors=(DescriptorError("catalog-info.yaml", "file limit"),),
-                           complete=False)
+    cut = DescriptorRecord(
+        path="catalog-info.yaml", errors=(DescriptorError("catalog-info.yaml", "file limit"),), complete=False
+    )
     tally = sync(source, repo("org", cut))
     assert tally.orphaned == 0
     assert DescriptorFile.objects.get(path="org.yaml").gone_at is None

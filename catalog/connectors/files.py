@@ -186,12 +186,13 @@ def read_files(paths: Iterable[str]) -> SourceSnapshot:
         if not os.access(path, os.R_OK):
             errors.append(f"{path}: not readable")
             continue
-        root = os.path.dirname(path)
-        for descriptor in backstage.load_tree(DirectoryReader(root), [os.path.basename(path)]):
+        real = os.path.realpath(path)  # a linked file is read where it lives, its targets beside it
+        root = os.path.dirname(real)
+        for descriptor in backstage.load_tree(DirectoryReader(root), [os.path.basename(real)]):
             seen = by_path.get(descriptor.path)
             if seen is None:
-                by_path[descriptor.path] = (os.path.realpath(root), descriptor)
-            elif seen[0] != os.path.realpath(root):
+                by_path[descriptor.path] = (root, descriptor)
+            elif seen[0] != root:
                 # Paths are relative to their root: two roots would make two files one in the catalog.
                 errors.append(
                     f"{os.path.join(root, descriptor.path)}: has the same relative path as a file under "

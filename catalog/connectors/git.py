@@ -9,8 +9,9 @@ Config (a plain dict, from the source's JSON; every key optional)::
      "descriptor_paths": ["catalog-info.yaml", "catalog-info.yml"]}   # read at the root of the default branch
 
 Remote repositories are kept as partial mirrors (``git clone --mirror --filter=blob:none``) under
-``workdir/mirrors/``, fetched with ``--prune`` on later runs. Git never prompts for credentials, and every
-git call has a timeout.
+``workdir/mirrors/``, fetched with ``--prune`` on later runs (then ``git ls-remote --symref`` follows a
+change of the remote's default branch). Git never prompts for credentials (no terminal, no credential
+helpers, ssh in batch mode: host keys must already be known), and every git call has a timeout.
 
 What is read of each repository comes from the default branch's commit, never from the working tree.
 The default branch is the branch HEAD points at for a bare repository or mirror; for a working tree it is
@@ -36,6 +37,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -116,7 +118,7 @@ def parse_config(config: dict[str, Any]) -> GitConfig:
             raise ValueError(f"git source config: {key!r} must be an integer >= {minimum}, not {value!r}")
         return value
 
-    urls = strings("urls", ())
+    urls = list(dict.fromkeys(strings("urls", ())))
     for url in urls:
         problem = _url_problem(url)
         if problem:
@@ -130,7 +132,7 @@ def parse_config(config: dict[str, Any]) -> GitConfig:
             raise ValueError(f"git source config: 'descriptor_paths' entry {path!r} is not a relative path")
     paths = [os.path.abspath(os.path.expanduser(p)) for p in strings("paths", ())]
     return GitConfig(
-        urls=tuple(dict.fromkeys(urls)),
+        urls=tuple(urls),
         paths=tuple(dict.fromkeys(paths)),
         window_days=integer("window_days", 90, 1),
         max_depth=integer("max_depth", 3, 0),
@@ -256,26 +258,45 @@ def git_command(git_dir: str | os.PathLike[str] | None, *args: str) -> list[str]
     return [*command, "-c", "credential.helper=", *args]
 
 
-def run_git(git_dir: str | os.PathLike[str] | None, *args: str, timeout: float, env: dict[str, str]) -> bytes:
-    """Run one git command; return its stdout. Raises GitError with git's stderr, or on timeout."""
+def _stderr_text(stderr: bytes) -> str:
+    """git's stderr on one line (its lines joined with spaces)."""
+    return " ".join(line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip())
+
+
+def _spawn(
+    git_dir: str | os.PathLike[str] | None, args: tuple[str, ...], **kwargs: Any
+) -> subprocess.Popen[bytes]:
+    """Start git in a session of its own: no terminal to prompt on, and its helpers die with it."""
     try:
-        done = subprocess.run(
-            git_command(git_dir, *args),
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        raise GitError(f"git {args[0]} timed out after {timeout:g} s") from None
+        return subprocess.Popen(git_command(git_dir, *args), start_new_session=True, **kwargs)
     except OSError as exc:
         raise GitError(f"cannot run git: {exc}") from exc
-    if done.returncode != 0:
-        message = (
-            done.stderr.decode("utf-8", "replace").strip() or f"git {args[0]} exited with {done.returncode}"
-        )
-        raise GitError(message)
-    return done.stdout
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """Kill git and its helpers (remote helpers, ssh, lazy fetches)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _subcommand(args: tuple[str, ...]) -> str:
+    return next((a for i, a in enumerate(args) if not a.startswith("-") and args[i - 1 : i] != ("-c",)), "")
+
+
+def run_git(git_dir: str | os.PathLike[str] | None, *args: str, timeout: float, env: dict[str, str]) -> bytes:
+    """Run one git command; return its stdout. Raises GitError with git's stderr, or on timeout (seconds)."""
+    proc = _spawn(
+        git_dir, args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.communicate()
+        raise GitError(f"git {_subcommand(args)} timed out after {timeout:g} s") from None
+    if proc.returncode != 0:
+        raise GitError(_stderr_text(err) or f"git {_subcommand(args)} exited with {proc.returncode}")
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,17 +319,18 @@ class CatFile:
     def __init__(self, git_dir: str, *, timeout: float, env: dict[str, str]) -> None:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         try:
-            self._proc = subprocess.Popen(
-                git_command(git_dir, "cat-file", "--batch"),
+            self._proc = _spawn(
+                git_dir,
+                ("cat-file", "--batch"),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
                 env=env,
                 bufsize=0,
             )
-        except OSError as exc:
+        except GitError:
             self._stderr.close()
-            raise GitError(f"cannot run git: {exc}") from exc
+            raise
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in, self._out = self._proc.stdin.fileno(), self._proc.stdout.fileno()
         self._poll = select.poll()
@@ -329,10 +351,8 @@ class CatFile:
         if self._proc.returncode is None:
             with contextlib.suppress(OSError):
                 self._proc.stdin.close()  # type: ignore[union-attr]
-            with contextlib.suppress(GitError):
-                while True:  # git closes its output when it exits
-                    self._fill()
-                    self._buffer.clear()
+            if not self._drain():
+                _kill(self._proc)
             self._proc.wait()
         with contextlib.suppress(OSError):
             self._proc.stdin.close()  # type: ignore[union-attr]
@@ -341,13 +361,23 @@ class CatFile:
 
     def _failure(self) -> GitError:
         if self._proc.returncode is None:
-            self._proc.kill()
+            _kill(self._proc)
             self._proc.wait()
         if self._timed_out:
             return GitError(f"git cat-file timed out after {self._timeout:g} s")
         self._stderr.seek(0)
-        message = self._stderr.read().decode("utf-8", "replace").strip()
+        message = _stderr_text(self._stderr.read())
         return GitError(message or f"git cat-file exited with {self._proc.returncode}")
+
+    def _drain(self) -> bool:
+        """Read until git closes its output (it exits); False if that takes past the deadline (or 5 s)."""
+        deadline = max(self._deadline, time.monotonic() + 5)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._poll.poll(remaining * 1000):
+                return False
+            if not os.read(self._out, 1 << 16):
+                return True
 
     def _fill(self) -> None:
         remaining = self._deadline - time.monotonic()
@@ -443,8 +473,8 @@ def parse_commit(data: bytes) -> CommitInfo:
         elif line.startswith(b"encoding "):
             encoding = line[9:].decode("ascii", "replace").strip()
     name, email, _ = _split_ident(author, encoding)
-    _, _, time = _split_ident(committer, encoding)
-    return CommitInfo(tuple(parents), time, name, email)
+    _, _, seconds = _split_ident(committer, encoding)
+    return CommitInfo(tuple(parents), seconds, name, email)
 
 
 def _utc(seconds: int) -> datetime:
@@ -461,15 +491,15 @@ class _Tally:
         self.count = 0
         self.authors: dict[str, list[Any]] = {}  # email -> [commits, newest time, name]
 
-    def add(self, time: int, name: str, email: str) -> None:
+    def add(self, seconds: int, name: str, email: str) -> None:
         self.count += 1
         entry = self.authors.get(email.lower())
         if entry is None:
-            self.authors[email.lower()] = [1, time, name]
+            self.authors[email.lower()] = [1, seconds, name]
         else:
             entry[0] += 1
-            if time > entry[1]:
-                entry[1:] = [time, name]
+            if seconds > entry[1]:
+                entry[1:] = [seconds, name]
 
     def top(self) -> tuple[Author, ...]:
         ranked = sorted(self.authors.items(), key=lambda item: (-item[1][0], item[1][2], item[0]))
@@ -497,10 +527,10 @@ def _walk_window(
         if tally.count >= WALK_LIMIT:
             return None
         tally.add(commit.time, commit.author_name, commit.author_email)
-        if tally.count == WALK_PROBE and WALK_PROBE * (info.time - since) > 2 * WALK_LIMIT * max(
-            info.time - commit.time, 1
-        ):
-            return None
+        if tally.count == WALK_PROBE:
+            probed = max(info.time - commit.time, 1)  # seconds spanned by the first WALK_PROBE commits
+            if WALK_PROBE * (info.time - since) > 2 * WALK_LIMIT * probed:
+                return None
         parents = [p for p in commit.parents if p not in seen]
         if not parents or sha in shallow():
             continue
@@ -530,8 +560,8 @@ def _log_window(git_dir: str, tip: str, since: int, *, env: dict[str, str]) -> _
     )
     tally = _Tally()
     for line in out.decode("utf-8", "replace").splitlines():
-        time, email, name = line.split("\0", 2)
-        tally.add(int(time), name, email)
+        seconds, email, name = line.split("\0", 2)
+        tally.add(int(seconds), name, email)
     return tally
 
 
@@ -935,6 +965,7 @@ def update_mirror(url: str, mirror: Path, *, env: dict[str, str]) -> None:
                 timeout=NETWORK_TIMEOUT,
                 env=env,
             )
+            _follow_remote_head(mirror, env=env)
             return
         if mirror.exists():  # the leftover of an interrupted run, not a repository
             shutil.rmtree(mirror)
@@ -956,6 +987,26 @@ def update_mirror(url: str, mirror: Path, *, env: dict[str, str]) -> None:
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
             raise
+
+
+def _follow_remote_head(mirror: Path, *, env: dict[str, str]) -> None:
+    """Point the mirror's HEAD where the remote's points now (fetch never moves it: a renamed default
+    branch would otherwise leave HEAD on a stale or pruned branch). Best effort: the fetch already worked.
+    """
+    try:
+        out = run_git(mirror, "ls-remote", "--symref", "origin", "HEAD", timeout=NETWORK_TIMEOUT, env=env)
+        target = next(
+            (
+                line[len("ref: ") : -len("\tHEAD")]
+                for line in out.decode("utf-8", "replace").splitlines()
+                if line.startswith("ref: refs/heads/") and line.endswith("\tHEAD")
+            ),
+            None,
+        )
+        if target and _read_text(str(mirror / "HEAD")) != f"ref: {target}":
+            run_git(mirror, "symbolic-ref", "HEAD", target, timeout=LOCAL_TIMEOUT, env=env)
+    except GitError as exc:
+        logger.warning("git connector: the default branch of %s was not refreshed: %s", mirror, exc)
 
 
 def _remote_identity(url: str) -> _Identity:

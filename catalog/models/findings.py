@@ -25,7 +25,9 @@ class Finding(models.Model):
     project = models.ForeignKey(
         "catalog.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="findings"
     )
-    team = models.ForeignKey("catalog.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="findings")
+    team = models.ForeignKey(
+        "catalog.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="findings"
+    )
     message = models.TextField()
     evidence = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField()
@@ -36,7 +38,8 @@ class Finding(models.Model):
         ordering = ["-severity", "first_seen_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(project__isnull=False, team__isnull=True) | Q(project__isnull=True, team__isnull=False),
+                condition=Q(project__isnull=False, team__isnull=True)
+                | Q(project__isnull=True, team__isnull=False),
                 name="catalog_finding_one_subject",
             ),
             models.UniqueConstraint(

@@ -58,7 +58,9 @@ class Project(OwnedModel):
 
     type = models.CharField(max_length=255, blank=True)
     lifecycle = models.CharField(max_length=255, blank=True)
-    system = models.ForeignKey(System, null=True, blank=True, on_delete=models.SET_NULL, related_name="projects")
+    system = models.ForeignKey(
+        System, null=True, blank=True, on_delete=models.SET_NULL, related_name="projects"
+    )
     system_ref = models.CharField(max_length=255, blank=True)
     repository = models.ForeignKey(
         "catalog.Repository", null=True, blank=True, on_delete=models.SET_NULL, related_name="projects"

@@ -105,7 +105,9 @@ class DescriptorFile(models.Model):
                 name="catalog_descriptor_repo_path",
             ),
             models.UniqueConstraint(
-                fields=["source", "path"], condition=Q(repository__isnull=True), name="catalog_descriptor_path"
+                fields=["source", "path"],
+                condition=Q(repository__isnull=True),
+                name="catalog_descriptor_path",
             ),
         ]
 

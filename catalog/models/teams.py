@@ -15,7 +15,9 @@ class Team(EntityModel):
     kind = "group"
 
     type = models.CharField(max_length=255, default="team")
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
     parent_ref = models.CharField(max_length=255, blank=True)
     email = models.EmailField(blank=True)
     slack_channel = models.CharField(max_length=80, blank=True)

@@ -13,11 +13,17 @@ def stale_code(context: RuleContext):
     """No commit on the default branch for more than `days` days, in a project that is not deprecated."""
     days = int(context.params["days"])
     rows = (
-        Project.objects.filter(orphaned_at__isnull=True, repository__last_commit_at__lt=context.now - timedelta(days=days))
+        Project.objects.filter(
+            orphaned_at__isnull=True, repository__last_commit_at__lt=context.now - timedelta(days=days)
+        )
         .filter(~Q(lifecycle=Lifecycle.DEPRECATED))
         .values(
-            "pk", "repository__name", "repository__default_branch", "repository__last_commit_at",
-            "repository__last_commit_sha", "repository__last_commit_author_name",
+            "pk",
+            "repository__name",
+            "repository__default_branch",
+            "repository__last_commit_at",
+            "repository__last_commit_sha",
+            "repository__last_commit_author_name",
         )
     )
     for row in rows:
@@ -44,9 +50,18 @@ def stale_code(context: RuleContext):
 @rule("repository-error", title="Repository unreadable", severity=Severity.WARNING)
 def repository_error(context: RuleContext):
     """The project's repository could not be read at the last sync; its facts may be out of date."""
-    rows = Project.objects.filter(orphaned_at__isnull=True).exclude(repository__last_error="").filter(
-        repository__isnull=False
-    ).values("pk", "repository__name", "repository__last_error", "repository__last_error_at", "repository__last_read_at")
+    rows = (
+        Project.objects.filter(orphaned_at__isnull=True)
+        .exclude(repository__last_error="")
+        .filter(repository__isnull=False)
+        .values(
+            "pk",
+            "repository__name",
+            "repository__last_error",
+            "repository__last_error_at",
+            "repository__last_read_at",
+        )
+    )
     for row in rows:
         read = row["repository__last_read_at"]
         yield Verdict(
@@ -58,7 +73,9 @@ def repository_error(context: RuleContext):
             evidence={
                 "repository": row["repository__name"],
                 "error": row["repository__last_error"],
-                "failed_at": row["repository__last_error_at"].isoformat() if row["repository__last_error_at"] else None,
+                "failed_at": row["repository__last_error_at"].isoformat()
+                if row["repository__last_error_at"]
+                else None,
                 "last_read_at": read.isoformat() if read else None,
             },
         )

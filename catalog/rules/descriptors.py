@@ -12,16 +12,20 @@ MAX_ERRORS_IN_EVIDENCE = 20
 
 @rule("invalid-descriptor", title="Invalid descriptor", severity=Severity.ERROR)
 def invalid_descriptor(context: RuleContext):
-    """A descriptor file of the project (or of its repository) has errors; those documents were not imported."""
-    files = DescriptorFile.objects.filter(gone_at__isnull=True).exclude(errors=[]).values(
-        "pk", "path", "repository_id", "repository__name", "errors"
+    """A descriptor file of the project or its repository has errors; those documents were not imported."""
+    files = (
+        DescriptorFile.objects.filter(gone_at__isnull=True)
+        .exclude(errors=[])
+        .values("pk", "path", "repository_id", "repository__name", "errors")
     )
     files = list(files)
     if not files:
         return
     subjects: dict[tuple[str, int], list[dict]] = defaultdict(list)
     declared = Project.objects.filter(orphaned_at__isnull=True, descriptor__in=[f["pk"] for f in files])
-    in_repos = Project.objects.filter(orphaned_at__isnull=True, repository__in=[f["repository_id"] for f in files])
+    in_repos = Project.objects.filter(
+        orphaned_at__isnull=True, repository__in=[f["repository_id"] for f in files]
+    )
     by_file = defaultdict(set)
     for pk, descriptor_id in declared.values_list("pk", "descriptor_id"):
         by_file[descriptor_id].add(pk)
@@ -48,13 +52,16 @@ def invalid_descriptor(context: RuleContext):
             project_id=pk if kind == "project" else None,
             team_id=pk if kind == "team" else None,
             message=f"Invalid descriptor: {where}: {first['message']}{more}.",
-            evidence={"files": sorted({f["path"] for f in bad_files}), "errors": errors[:MAX_ERRORS_IN_EVIDENCE]},
+            evidence={
+                "files": sorted({f["path"] for f in bad_files}),
+                "errors": errors[:MAX_ERRORS_IN_EVIDENCE],
+            },
         )
 
 
 @rule("no-descriptor", title="No descriptor", severity=Severity.INFO)
 def no_descriptor(context: RuleContext):
-    """The project was found in a repository that has no catalog-info.yaml; it is named after the repository."""
+    """The project was found in a repository that has no catalog-info.yaml; it is named after it."""
     has_descriptor = DescriptorFile.objects.filter(repository=OuterRef("repository"), gone_at__isnull=True)
     rows = (
         Project.objects.filter(orphaned_at__isnull=True, descriptor__isnull=True, repository__isnull=False)

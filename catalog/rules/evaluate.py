@@ -59,7 +59,9 @@ def evaluate_rules(*, now: datetime | None = None, codes: list[str] | None = Non
     return result
 
 
-def _write_findings(code: str, verdicts: list, severity: int, now: datetime, result: EvaluationResult) -> None:
+def _write_findings(
+    code: str, verdicts: list, severity: int, now: datetime, result: EvaluationResult
+) -> None:
     open_findings = {
         (("project", f.project_id) if f.project_id else ("team", f.team_id)): f
         for f in Finding.objects.filter(rule=code, resolved_at__isnull=True)
@@ -75,7 +77,13 @@ def _write_findings(code: str, verdicts: list, severity: int, now: datetime, res
         }
         if finding is None:
             to_create.append(
-                Finding(rule=code, project_id=verdict.project_id, team_id=verdict.team_id, first_seen_at=now, **values)
+                Finding(
+                    rule=code,
+                    project_id=verdict.project_id,
+                    team_id=verdict.team_id,
+                    first_seen_at=now,
+                    **values,
+                )
             )
         else:
             for name, value in values.items():

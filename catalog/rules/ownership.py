@@ -7,7 +7,9 @@ from catalog.rules.registry import RuleContext, Verdict, rule
 @rule("no-owner", title="No owner", severity=Severity.ERROR)
 def no_owner(context: RuleContext):
     """The project names no owner (team or person)."""
-    rows = Project.objects.filter(orphaned_at__isnull=True, owner_ref="").values("pk", "repository__name", "name")
+    rows = Project.objects.filter(orphaned_at__isnull=True, owner_ref="").values(
+        "pk", "repository__name", "name"
+    )
     for row in rows:
         yield Verdict(
             project_id=row["pk"],

@@ -10,7 +10,7 @@ from catalog.models import Severity
 
 register = template.Library()
 
-MAX_EVIDENCE_ITEMS = 5
+MAX_EVIDENCE_ITEMS = 4
 MAX_EVIDENCE_TEXT = 80
 
 
@@ -83,10 +83,11 @@ def _evidence_text(key: str, value) -> tuple[str, str]:
 
 
 @register.filter
-def evidence_items(evidence) -> list[dict]:
-    """A finding's evidence as at most a few ``{"label", "text", "href"}`` items, URLs and dates first.
+def evidence_items(evidence, message: str = "") -> list[dict]:
+    """A finding's evidence as a few ``{"label", "text", "href"}`` items: links, then dates, then the rest.
 
-    Empty values are left out; dates (keys ending ``_at``) are shown as days, shas shortened, lists counted.
+    Empty values are left out, and so are plain values the ``message`` already says; dates (keys ending
+    ``_at``) are shown as days, shas shortened, lists joined or counted.
     """
     if not isinstance(evidence, dict):
         return []
@@ -95,9 +96,12 @@ def evidence_items(evidence) -> list[dict]:
         if value in (None, "", [], {}):
             continue
         text, href = _evidence_text(key, value)
+        is_date = key.endswith("_at") and text != value
+        if not href and not is_date and isinstance(value, str | int | float) and str(value) in message:
+            continue
         label = key.removesuffix("_at").replace("_", " ")
-        items.append({"label": label, "text": text, "href": href, "key": key})
-    items.sort(key=lambda item: (not item["href"], not item["key"].endswith("_at")))
+        items.append({"label": label, "text": text, "href": href, "rank": 0 if href else 1 if is_date else 2})
+    items.sort(key=lambda item: item["rank"])
     return items[:MAX_EVIDENCE_ITEMS]
 
 

@@ -24,7 +24,9 @@ HERE = Path(__file__).resolve().parent
 def pytest_collection_modifyitems(config, items):
     if os.access(CHROMIUM, os.X_OK):
         return
-    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)")
+    skip = pytest.mark.skip(
+        reason=f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)"
+    )
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(skip)

@@ -121,6 +121,16 @@ def test_symbolic_links_do_not_leave_the_root(tmp_path):
         reader.read("../secret.yaml")
 
 
+def test_a_linked_root_file_is_read_with_its_targets_where_it_lives(tmp_path):
+    write(tmp_path / "real", {"all.yaml": location("./model.yaml"), "model.yaml": component("model")})
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "catalog.yaml").symlink_to(tmp_path / "real" / "all.yaml")
+
+    snapshot = fetch(tmp_path / "config" / "catalog.yaml")
+
+    assert [(d.path, d.errors) for d in snapshot.descriptors] == [("all.yaml", ()), ("model.yaml", ())]
+
+
 def test_corpus_location_reads_its_group_targets_and_names_the_missing_ones(tmp_path):
     corpus = shared("corpus/backstage")
     (tmp_path / "org.yaml").write_text((corpus / f"{EXAMPLES}acme__org.yaml").read_text())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -479,6 +480,21 @@ def test_file_url_is_mirrored_then_fetched_and_kept_when_the_origin_is_gone(tmp_
     assert git(mirror, "rev-parse", "HEAD") == second
 
 
+def test_mirror_follows_a_renamed_default_branch(tmp_path):
+    origin = init(tmp_path / "origin.git", bare=True)
+    seed = tmp_path / "seed"
+    git(tmp_path, "clone", "-q", str(origin), str(seed))
+    tip = commit(seed)
+    git(seed, "push", "-q", "origin", "main")
+    config = {"urls": [origin.as_uri()]}
+    assert fetch(config, tmp_path).repositories[0].default_branch == "main"
+
+    git(origin, "branch", "-m", "main", "trunk")
+
+    (record,) = fetch(config, tmp_path).repositories
+    assert (record.error, record.default_branch, record.last_commit.sha) == (None, "trunk", tip)
+
+
 def test_failed_clone_redacts_credentials_and_leaves_no_mirror(tmp_path):
     url = "https://deploy:s3cret-token@127.0.0.1:9/ml/repo.git"  # nothing listens on port 9
 
@@ -547,3 +563,39 @@ def test_registry_names_the_connectors():
 def test_naive_now_is_refused(tmp_path):
     with pytest.raises(ValueError, match="aware"):
         GitConnector().fetch({}, workdir=tmp_path, now=datetime(2024, 1, 1))
+
+
+# --- never hang, never prompt -------------------------------------------------------------------------------
+
+
+def test_a_server_asking_for_credentials_fails_at_once(tmp_path, httpserver):
+    httpserver.expect_request("/ml/private.git/info/refs").respond_with_data(
+        "", status=401, headers={"WWW-Authenticate": 'Basic realm="git"'}
+    )
+    url = httpserver.url_for("/ml/private.git")
+
+    (record,) = fetch({"urls": [url]}, tmp_path).repositories
+
+    assert record.error is not None and "Authentication failed" in record.error
+
+
+def test_a_silent_server_times_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(git_connector, "NETWORK_TIMEOUT", 1)
+    with socket.socket() as server:  # accepts connections (the kernel does) and never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/ml/slow.git"
+
+        (record,) = fetch({"urls": [url]}, tmp_path).repositories
+
+    assert record.error == f"fetching {url} failed: git clone timed out after 1 s"
+
+
+def test_a_slow_repository_read_times_out(tmp_path, monkeypatch):
+    repo = init(tmp_path / "slow")
+    commit(repo)
+    monkeypatch.setattr(git_connector, "LOCAL_TIMEOUT", 0)
+
+    (record,) = fetch({"paths": [str(repo)]}, tmp_path).repositories
+
+    assert record.error == f"{repo}: git cat-file timed out after 0 s"

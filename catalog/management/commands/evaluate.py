@@ -15,7 +15,9 @@ class Command(BaseCommand):
     def handle(self, *args, rules, **options):
         unknown = set(rules) - set(RULES)
         if unknown:
-            raise CommandError(f"unknown rules: {', '.join(sorted(unknown))}; known: {', '.join(sorted(RULES))}")
+            raise CommandError(
+                f"unknown rules: {', '.join(sorted(unknown))}; known: {', '.join(sorted(RULES))}"
+            )
         result = evaluate_rules(codes=rules or None)
         for code in rules or sorted(RULES):
             self.stdout.write(

@@ -32,8 +32,9 @@ class Command(BaseCommand):
                 failed = True
                 continue
             self.stdout.write(
-                f"{source.name}: {run.status} in {run.duration.total_seconds():.2f} s: {run.created} created, "
-                f"{run.updated} updated, {run.unchanged} unchanged, {run.failed} failed, {run.orphaned} orphaned"
+                f"{source.name}: {run.status} in {run.duration.total_seconds():.2f} s: "
+                f"{run.created} created, {run.updated} updated, {run.unchanged} unchanged, "
+                f"{run.failed} failed, {run.orphaned} orphaned"
             )
             for error in run.errors[:50]:
                 self.stdout.write(f"  {error['item']}: {error['message']}")
