@@ -17,6 +17,7 @@ def django_with_fresh_database() -> Path:
     os.environ.pop("CELERY_BROKER_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["ALLOWED_HOSTS"] = "127.0.0.1,localhost,testserver"  # Django's test client is "testserver"
     sys.path.insert(0, str(ROOT))
     import django
     from django.core.management import call_command

@@ -5,11 +5,14 @@ URL is shareable and the API accepts the same query.
 """
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from catalog.models import Finding, Lifecycle, Project, Severity, Source, SyncRun, Team
+from catalog.descriptors.backstage import parse_ref
+from catalog.models import Finding, Lifecycle, Person, Project, Repository, Severity, Source, SyncRun, Team
 from catalog.rules import RULES
 
 
@@ -78,6 +81,26 @@ class EntityRefFilter(django_filters.ModelChoiceFilter):
     field_class = EntityRefField
 
 
+class OwnerRefField(forms.CharField):
+    """An owner's entity reference (``group:default/team-a``, ``user:default/ada``, or a bare group name),
+    cleaned to the lowercased full form that ``owner_ref`` stores."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value:
+            return value
+        try:
+            return str(parse_ref(value, default_kind="group")).lower()
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid") from None
+
+
+class OwnerRefFilter(django_filters.CharFilter):
+    """The declared owner, so an owner the catalog does not know (yet) matches too."""
+
+    field_class = OwnerRefField
+
+
 class ProjectFilterSet(django_filters.FilterSet):
     """Projects by text, owner team, type, lifecycle, and by their open findings (rule, minimum severity).
 
@@ -99,10 +122,14 @@ class ProjectFilterSet(django_filters.FilterSet):
         choices=lifecycle_choices, label="Lifecycle", empty_label="Any lifecycle"
     )
     type = django_filters.ChoiceFilter(choices=project_type_choices, label="Type", empty_label="Any type")
+    # For the API (not shown on the pages): the declared owner by reference, the name, orphaned or not.
+    owner = OwnerRefFilter(field_name="owner_ref", label="Owner reference")
+    name = django_filters.CharFilter(lookup_expr="iexact", label="Name")
+    orphaned = django_filters.BooleanFilter(field_name="orphaned_at", lookup_expr="isnull", exclude=True)
 
     class Meta:
         model = Project
-        fields = ["q", "team", "rule", "severity", "lifecycle", "type"]
+        fields = ["q", "team", "rule", "severity", "lifecycle", "type", "owner", "name", "orphaned"]
 
     def filter_q(self, queryset, name, value):
         return search_entities(queryset, value)
@@ -113,7 +140,7 @@ class ProjectFilterSet(django_filters.FilterSet):
 
     def open_findings(self) -> QuerySet:
         """The open findings matching the ``rule`` and ``severity`` filters (of any subject)."""
-        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        data = self._data()
         condition = Q(resolved_at__isnull=True)
         if data.get("rule"):
             condition &= Q(rule=data["rule"])
@@ -121,10 +148,28 @@ class ProjectFilterSet(django_filters.FilterSet):
             condition &= Q(severity__gte=int(data["severity"]))
         return Finding.objects.filter(condition)
 
+    def _data(self) -> dict:
+        return self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+
     @property
     def filters_findings(self) -> bool:
-        data = self.form.cleaned_data if self.is_bound and self.form.is_valid() else {}
+        """True when ``rule`` or ``severity`` is set."""
+        data = self._data()
         return bool(data.get("rule") or data.get("severity"))
+
+    @property
+    def filters_projects(self) -> bool:
+        """True when a filter on the project itself (text, team, lifecycle, type) is set."""
+        data = self._data()
+        return any(data.get(name) for name in ("q", "team", "lifecycle", "type", "owner", "name", "orphaned"))
+
+    def filter_projects(self, queryset: QuerySet) -> QuerySet:
+        """``queryset`` narrowed by the filters on the project itself only; none when the form is invalid."""
+        if not self.is_bound:
+            return queryset
+        if not self.is_valid():
+            return queryset.none()
+        return super().filter_queryset(queryset)
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -185,3 +230,75 @@ class SourceFilterSet(django_filters.FilterSet):
     class Meta:
         model = Source
         fields = ["kind", "enabled"]
+
+
+class PersonFilterSet(django_filters.FilterSet):
+    """People by text (name, title, email) and team."""
+
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    team = EntityRefFilter(field_name="teams", queryset=Team.objects.order_by("name"), label="Team")
+
+    class Meta:
+        model = Person
+        fields = ["q", "team"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(
+            Q(name__icontains=value) | Q(title__icontains=value) | Q(email__icontains=value)
+        )
+
+
+class RepositoryFilterSet(django_filters.FilterSet):
+    """Repositories by text (name, URL), host, source, archived and gone."""
+
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    host = django_filters.CharFilter(lookup_expr="iexact", label="Host")
+    source = django_filters.ModelChoiceFilter(
+        queryset=Source.objects.order_by("name"), to_field_name="name", label="Source"
+    )
+    archived = django_filters.BooleanFilter(label="Archived", widget=AnyYesNoWidget)
+    gone = django_filters.BooleanFilter(
+        field_name="gone_at", lookup_expr="isnull", exclude=True, label="Gone", widget=AnyYesNoWidget
+    )
+
+    class Meta:
+        model = Repository
+        fields = ["q", "host", "source", "archived", "gone"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(name__icontains=value) | Q(url__icontains=value))
+
+
+class FindingFilterSet(django_filters.FilterSet):
+    """Findings by rule, minimum severity, subject (project id, team), open, acknowledged and snoozed."""
+
+    q = django_filters.CharFilter(field_name="message", lookup_expr="icontains", label="Search")
+    rule = django_filters.ChoiceFilter(choices=rule_choices, label="Rule")
+    severity = django_filters.ChoiceFilter(
+        choices=SEVERITY_AT_LEAST_CHOICES, field_name="severity", lookup_expr="gte", label="Severity"
+    )
+    project = django_filters.ModelChoiceFilter(queryset=Project.objects.all(), label="Project")
+    team = EntityRefFilter(queryset=Team.objects.order_by("name"), label="Team")
+    open = django_filters.BooleanFilter(
+        field_name="resolved_at", lookup_expr="isnull", label="Open", widget=AnyYesNoWidget
+    )
+    acknowledged = django_filters.BooleanFilter(
+        field_name="acknowledged_at",
+        lookup_expr="isnull",
+        exclude=True,
+        label="Acknowledged",
+        widget=AnyYesNoWidget,
+    )
+    snoozed = django_filters.BooleanFilter(
+        method="filter_snoozed", label="Snoozed now", widget=AnyYesNoWidget
+    )
+
+    class Meta:
+        model = Finding
+        fields = ["q", "rule", "severity", "project", "team", "open", "acknowledged", "snoozed"]
+
+    def filter_snoozed(self, queryset, name, value):
+        snoozed = Q(snoozed_until__gt=timezone.now())
+        return queryset.filter(snoozed) if value else queryset.exclude(snoozed)

@@ -25,11 +25,14 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 
+from catalog import sync_registry
 from catalog.bulk import bulk_update
-from catalog.connectors import get_connector
+from catalog.connectors import accepts, get_connector
+from catalog.connectors.http import RateLimited
 from catalog.connectors.records import DescriptorFile as DescriptorRecord
 from catalog.connectors.records import Entity, RepositoryRecord, SourceSnapshot
 from catalog.descriptors.backstage import parse_ref
+from catalog.http_cache import SourceHttpCache
 from catalog.models import DescriptorFile, Person, Project, Repository, Source, SyncRun, System, Team
 
 logger = logging.getLogger(__name__)
@@ -64,20 +67,34 @@ class Tally:
         self.errors.append({"item": item, "message": message})
 
 
-def sync_source(source: Source, *, trigger: str = SyncRun.Trigger.MANUAL) -> SyncRun:
+def sync_source(
+    source: Source, *, trigger: str = SyncRun.Trigger.MANUAL, only: tuple[str, ...] = ()
+) -> SyncRun:
     """Read ``source`` through its connector and write what it found; return the finished SyncRun.
 
-    Raises SyncAlreadyRunning when another sync of the source is running. Connector and database
-    failures do not raise: they end the run as ``failed`` with the cause in ``errors``.
+    ``only`` names the repositories to read (a targeted sync, for connectors that take it): the snapshot
+    is then incomplete and nothing is taken as gone. Connectors that read an API get the source's stored
+    answers for conditional requests (``catalog.http_cache``). Raises SyncAlreadyRunning when another sync
+    of the source is running. Connector and database failures do not raise: they end the run as
+    ``failed`` with the cause in ``errors``; a rate limit's error also holds ``retry_at`` (ISO 8601), the
+    time the API named, for the caller to retry then.
     """
     run = start_run(source, trigger=trigger)
+    cache = None
     try:
         workdir = Path(settings.PORTAL["GIT_CACHE_DIR"]) / f"source-{source.pk}"
-        snapshot = get_connector(source.kind).fetch(source.config, workdir=workdir)
+        connector = get_connector(source.kind)
+        options: dict[str, Any] = {"only": tuple(only)} if only else {}
+        if accepts(connector, "cache"):
+            cache = options["cache"] = SourceHttpCache(source)
+        snapshot = connector.fetch(source.config, workdir=workdir, **options)
     except Exception as exc:
         logger.exception("sync of source %s: the connector failed", source.name)
         tally = Tally()
         tally.fail(source.name, f"reading the source failed: {exc}")
+        if isinstance(exc, RateLimited):
+            tally.errors[-1]["retry_at"] = exc.reset_at.isoformat()
+        _save_cache(cache, prune=False)  # what was read before the failure is still worth a 304
         return finish_run(run, tally, status=SyncRun.Status.FAILED)
     try:
         tally = apply_snapshot(source, snapshot, now=_now())
@@ -85,8 +102,20 @@ def sync_source(source: Source, *, trigger: str = SyncRun.Trigger.MANUAL) -> Syn
         logger.exception("sync of source %s: writing the catalog failed", source.name)
         tally = Tally()
         tally.fail(source.name, f"writing the catalog failed, nothing was changed: {exc!r}")
+        _save_cache(cache, prune=False)
         return finish_run(run, tally, status=SyncRun.Status.FAILED)
+    _save_cache(cache, prune=snapshot.complete)
     return finish_run(run, tally)
+
+
+def _save_cache(cache: SourceHttpCache | None, *, prune: bool) -> None:
+    """Store the answers read; a failure here costs only full answers next time, so it is logged."""
+    if cache is None:
+        return
+    try:
+        cache.save(now=_now(), prune=prune)
+    except Exception:
+        logger.exception("sync of source %s: storing the HTTP cache failed", cache.source.name)
 
 
 def start_run(source: Source, *, trigger: str = SyncRun.Trigger.MANUAL) -> SyncRun:
@@ -156,7 +185,15 @@ class _SnapshotWriter:
         files = self.write_descriptor_files(snapshot)
         self.write_entities(files)
         self.write_found_projects()
+        self.write_pipelines(snapshot)
         self.orphan_missing()
+        sync_registry.write_registry(self, snapshot)
+
+    def write_pipelines(self, snapshot: SourceSnapshot) -> None:
+        from catalog.sync_pipelines import write_pipelines  # it builds on this module's _upsert
+
+        records = {r.external_id: r for r in snapshot.repositories}
+        write_pipelines(self.repos_read, records, self.tally, self.now)
 
     # Repositories
 
@@ -302,8 +339,8 @@ class _SnapshotWriter:
             ):
                 self.tally.fail(
                     f"{_where(file_obj)}#{entity.document}",
-                    f"{entity.ref} is already declared by source {current.source_id} "
-                    f"({current.descriptor.path if current.descriptor else 'no descriptor'})",
+                    f"{entity.ref} is already declared by source {current.source.name}"
+                    + (f" in {current.descriptor.path}" if current.descriptor else ""),
                 )
                 continue
             desired[key] = values
@@ -325,16 +362,14 @@ class _SnapshotWriter:
         if not new_keys:
             return
         declared = set(desired)
-        candidates = model.objects.filter(source=self.source, orphaned_at__isnull=True).exclude(
-            pk__in=[o.pk for o in existing.values()]
-        )
-        missing_by_file: dict[int, list] = defaultdict(list)
-        for row in candidates.filter(descriptor__isnull=False):
-            if _key(row.namespace, row.name) not in declared:
-                missing_by_file[row.descriptor_id].append(row)
         new_by_file: dict[int, list] = defaultdict(list)
         for key in new_keys:
             new_by_file[desired[key]["descriptor_id"]].append(key)
+        candidates = model.objects.filter(source=self.source, orphaned_at__isnull=True)
+        missing_by_file: dict[int, list] = defaultdict(list)
+        for row in candidates.filter(descriptor__in=list(new_by_file)):
+            if _key(row.namespace, row.name) not in declared:
+                missing_by_file[row.descriptor_id].append(row)
         for file_id, keys in new_by_file.items():
             gone = missing_by_file.get(file_id, [])
             if not gone or file_id not in self.files_read or not self.files_read[file_id].complete:
@@ -349,12 +384,12 @@ class _SnapshotWriter:
             if len(keys) == 1 and len(gone) == 1:
                 existing[keys[0]] = gone[0]
         if model is Project:
-            found = {
-                p.repository_id: p
-                for p in candidates.filter(descriptor__isnull=True, repository__isnull=False)
-            }
             repo_of_file = {
                 f.pk: f.repository_id for f in DescriptorFile.objects.filter(pk__in=list(new_by_file))
+            }
+            found = {
+                p.repository_id: p
+                for p in candidates.filter(descriptor__isnull=True, repository__in=set(repo_of_file.values()))
             }
             for key in new_keys:
                 if key in existing:
@@ -378,15 +413,12 @@ class _SnapshotWriter:
         ]
         if not repos:
             return
-        linked = set(
-            Project.objects.filter(repository__in=repos)
-            .exclude(descriptor__isnull=True, source=self.source)
-            .values_list("repository_id", flat=True)
-        )
-        existing = {
-            p.repository_id: p
-            for p in Project.objects.filter(source=self.source, descriptor__isnull=True, repository__in=repos)
-        }
+        linked, existing = set(), {}
+        for project in Project.objects.filter(repository__source=self.source):
+            if project.descriptor_id is None and project.source_id == self.source.pk:
+                existing[project.repository_id] = project
+            else:
+                linked.add(project.repository_id)
         wanted = [r for r in repos if r.pk not in linked]
         taken = _taken_names(Project, [_project_name(r.name) for r in wanted])
         by_key: dict[tuple[str, str], Project] = {}
@@ -417,15 +449,18 @@ class _SnapshotWriter:
     def orphan_missing(self) -> None:
         """Orphan what this source declared before and, as far as this run can tell, no longer does."""
         for model in KIND_MODELS.values():
-            rows = model.objects.filter(source=self.source, orphaned_at__isnull=True).exclude(
-                pk__in=self.touched[model]
-            )
-            orphans = [row.pk for row in rows if self._is_gone(row)]
-            self.tally.orphaned += model.objects.filter(pk__in=orphans).update(orphaned_at=self.now)
+            fields = ["pk", "descriptor_id", "descriptor_document"]
+            fields += ["repository_id"] if model is Project else []
+            rows = model.objects.filter(source=self.source, orphaned_at__isnull=True).only(*fields)
+            orphans = [row.pk for row in rows if row.pk not in self.touched[model] and self._is_gone(row)]
+            for start in range(0, len(orphans), BATCH_SIZE):
+                batch = orphans[start : start + BATCH_SIZE]
+                self.tally.orphaned += model.objects.filter(pk__in=batch).update(orphaned_at=self.now)
 
     def _is_gone(self, row) -> bool:
-        if row.descriptor_id is None:  # a project found in a repository
-            return row.repository_id in self.repos_gone or row.repository_id in self.repos_with_component
+        if row.descriptor_id is None:  # a project found in a repository, or its descriptor was deleted
+            repository_id = getattr(row, "repository_id", None)
+            return repository_id in self.repos_gone or repository_id in self.repos_with_component
         if row.descriptor_id in self.files_gone:
             return True
         record = self.files_read.get(row.descriptor_id)
@@ -599,6 +634,7 @@ def _repository_values(record: RepositoryRecord) -> dict[str, Any]:
         "name": record.name,
         "default_branch": record.default_branch,
         "archived": record.archived,
+        "topics": list(record.topics),
         "last_commit_sha": commit.sha if commit else "",
         "last_commit_at": commit.committed_at if commit else None,
         "last_commit_author_name": commit.author_name if commit else "",
@@ -625,7 +661,9 @@ def _existing_entities(model, source: Source, keys: set[tuple[str, str]]) -> dic
     for namespace, name in keys:
         by_namespace[namespace].append(name)
     rows = {}
-    qs = model.objects.annotate(lns=Lower("namespace"), lname=Lower("name")).select_related("descriptor")
+    qs = model.objects.annotate(lns=Lower("namespace"), lname=Lower("name")).select_related(
+        "descriptor", "source"
+    )
     for namespace, names in by_namespace.items():
         for start in range(0, len(names), BATCH_SIZE):
             for row in qs.filter(lns=namespace, lname__in=names[start : start + BATCH_SIZE]):

@@ -48,14 +48,14 @@ class ProjectTable(tables.Table):
     owner = tables.Column(empty_values=(), order_by=("owner_team__name", "owner_person__name", "owner_ref"))
     type = tables.Column()
     lifecycle = tables.Column()
-    last_commit_at = tables.DateTimeColumn(
+    last_commit = tables.DateTimeColumn(
         accessor="repository__last_commit_at", verbose_name="Last commit", format="Y-m-d"
     )
     open_findings_count = CountColumn(verbose_name="Open findings")
 
     class Meta:
         model = Project
-        fields = ("name", "title", "owner", "type", "lifecycle", "last_commit_at", "open_findings_count")
+        fields = ("name", "title", "owner", "type", "lifecycle", "last_commit", "open_findings_count")
         empty_text = "No projects match."
         attrs = {"class": "table", "id": "project-table"}
 

@@ -8,7 +8,19 @@ Querysets select and annotate what the templates show: a page's query count does
 
 from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
-from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.utils.cache import patch_vary_headers
@@ -23,10 +35,21 @@ from catalog.filtersets import (
     TeamFilterSet,
     search_entities,
 )
-from catalog.models import DescriptorFile, Finding, Person, Project, Severity, Source, SyncRun, Team
+from catalog.models import (
+    DescriptorFile,
+    Finding,
+    Person,
+    Project,
+    RegisteredModel,
+    Severity,
+    Source,
+    SyncRun,
+    Team,
+)
 from catalog.tables import ProjectTable, SourceTable, SyncRunTable, TeamTable
 
 PAGE_SIZE = 50
+SECTION_SIZE = 50  # teams, and registered models, with findings listed under the maintenance view's projects
 RECENTLY_RESOLVED = 20
 
 
@@ -118,24 +141,37 @@ class ObjectListView(PortalReadMixin, HtmxPartialMixin, SingleTableMixin, Filter
         return context
 
 
-def rank_for_maintenance(projects: QuerySet, findings: QuerySet) -> QuerySet:
-    """The ``projects`` with at least one of ``findings`` (open ones), most in need of maintenance first.
+def rank_for_maintenance(findings: QuerySet, projects: QuerySet | None = None) -> QuerySet:
+    """The projects that have at least one of ``findings`` (open ones), most in need of maintenance first.
 
-    Order: highest severity among those findings, then how many, then the oldest ``first_seen_at``, then
-    name. Each project is annotated ``worst_severity``, ``open_count`` and ``oldest_seen_at``, and gets
-    its matching findings, worst first, as ``open_findings`` (one prefetch query for the whole page).
+    Returns a values queryset, one row per project: ``{"project": pk, "worst_severity", "open_count",
+    "oldest_seen_at"}``, ordered by highest severity, then number of findings, then the oldest
+    ``first_seen_at``, then project name. ``projects`` narrows to those projects (None: all). Grouping
+    the findings table is about 3x faster than annotating every project (benchmarks/pages.py).
     """
-    mine = findings.filter(project=OuterRef("pk")).order_by()
+    if projects is not None:
+        findings = findings.filter(project__in=projects.values("pk"))
     return (
-        projects.filter(Exists(mine))
-        .annotate(
-            worst_severity=Subquery(mine.order_by("-severity").values("severity")[:1]),
-            open_count=count_of(findings, "project"),
-            oldest_seen_at=Subquery(mine.order_by("first_seen_at").values("first_seen_at")[:1]),
-        )
-        .order_by("-worst_severity", "-open_count", "oldest_seen_at", "name", "pk")
-        .prefetch_related(open_findings_prefetch(findings))
+        findings.filter(project__isnull=False)
+        .values("project")
+        .annotate(worst_severity=Max("severity"), open_count=Count("pk"), oldest_seen_at=Min("first_seen_at"))
+        .order_by("-worst_severity", "-open_count", "oldest_seen_at", "project__name", "project")
     )
+
+
+def ranked_projects(rows, queryset: QuerySet) -> list[Project]:
+    """The projects of ``rows`` (from ``rank_for_maintenance``) fetched from ``queryset`` in one query, in
+    the rows' order, each with its row's values as attributes."""
+    by_pk = queryset.in_bulk([row["project"] for row in rows])
+    projects = []
+    for row in rows:
+        project = by_pk.get(row["project"])
+        if project is not None:  # deleted since the rows were read
+            for name, value in row.items():
+                if name != "project":
+                    setattr(project, name, value)
+            projects.append(project)
+    return projects
 
 
 class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
@@ -143,53 +179,86 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
 
     Ranking: highest open severity, then number of open findings, then the oldest ``first_seen_at``.
     The ``rule`` and ``severity`` filters narrow the findings shown (and counted) as well as the projects.
-    Teams with open findings of their own are listed apart, narrowed by the team, rule, severity and text
-    filters (a lifecycle or type filter hides them: teams have neither).
+    Teams and registered models with open findings of their own are listed apart (orphan models among
+    them), narrowed by the same filters where they apply.
     """
 
     filterset_class = ProjectFilterSet
     template_name = "catalog/maintenance.html"
     partial_template_name = "catalog/partials/maintenance_results.html"
     paginate_by = PAGE_SIZE
+    context_object_name = "ranked_rows"  # the page's rows; ``object_list`` holds their projects
 
     def get_queryset(self):
         return Project.objects.select_related("owner_team", "owner_person", "repository")
 
-    def get_filterset(self, filterset_class):
-        filterset = super().get_filterset(filterset_class)
-        filterset.queryset = rank_for_maintenance(filterset.queryset, filterset.open_findings())
-        return filterset
+    def get(self, request, *args, **kwargs):
+        self.filterset = self.get_filterset(self.get_filterset_class())
+        self.object_list = rank_for_maintenance(
+            self.filterset.open_findings(), self.project_scope(self.filterset)
+        )
+        context = self.get_context_data(filter=self.filterset, object_list=self.object_list)
+        return self.render_to_response(context)
 
-    def teams_with_findings(self, filterset):
-        if filterset.is_bound and not filterset.is_valid():
-            return Team.objects.none()
+    @staticmethod
+    def project_scope(filterset) -> QuerySet | None:
+        """The projects the filters on the project itself select, or None when there are none (all)."""
+        if filterset.filters_projects or (filterset.is_bound and not filterset.is_valid()):
+            return filterset.filter_projects(Project.objects.all())
+        return None
+
+    def teams_with_findings(self, filterset) -> list[Team]:
+        """Teams with open findings of their own (the first ``SECTION_SIZE``), by name."""
         data = filterset.form.cleaned_data if filterset.is_bound else {}
-        if data.get("lifecycle") or data.get("type"):
-            return Team.objects.none()
+        if (filterset.is_bound and not filterset.is_valid()) or data.get("lifecycle") or data.get("type"):
+            return []
         findings = filterset.open_findings()
         teams = Team.objects.filter(Exists(findings.filter(team=OuterRef("pk"))))
         if data.get("team"):
             teams = teams.filter(pk=data["team"].pk)
         if data.get("q"):
             teams = search_entities(teams, data["q"])
-        return teams.order_by("name").prefetch_related(open_findings_prefetch(findings))
+        return list(teams.order_by("name").prefetch_related(open_findings_prefetch(findings))[:SECTION_SIZE])
+
+    def models_with_findings(self, filterset) -> list[RegisteredModel]:
+        """Registered models with open findings (orphans among them), the first ``SECTION_SIZE`` by name.
+
+        The team, lifecycle and type filters apply through the model's project, so they leave orphans out.
+        """
+        if filterset.is_bound and not filterset.is_valid():
+            return []
+        data = filterset.form.cleaned_data if filterset.is_bound else {}
+        findings = filterset.open_findings()
+        models = RegisteredModel.objects.filter(Exists(findings.filter(registered_model=OuterRef("pk"))))
+        if data.get("team"):
+            models = models.filter(project__owner_team=data["team"])
+        if data.get("lifecycle"):
+            models = models.filter(project__lifecycle=data["lifecycle"])
+        if data.get("type"):
+            models = models.filter(project__type=data["type"])
+        if data.get("q"):
+            models = models.filter(Q(name__icontains=data["q"]) | Q(description__icontains=data["q"]))
+        models = models.select_related("project").order_by("name")
+        return list(models.prefetch_related(open_findings_prefetch(findings))[:SECTION_SIZE])
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = context["filter"]
-        projects = Project.objects.none()
-        if not filterset.is_bound:
-            projects = Project.objects.all()
-        elif filterset.is_valid():
-            projects = filterset.filter_queryset(Project.objects.all())
-        teams = list(self.teams_with_findings(filterset))
-        scope = Q(project__in=projects.values("pk")) | Q(team__in=[team.pk for team in teams])
-        counts = dict(
-            filterset.open_findings().filter(scope).order_by().values_list("severity").annotate(n=Count("pk"))
+        findings = filterset.open_findings()
+        context["object_list"] = ranked_projects(
+            context["object_list"], self.get_queryset().prefetch_related(open_findings_prefetch(findings))
         )
+        teams = self.teams_with_findings(filterset)
+        models = self.models_with_findings(filterset)
+        projects = self.project_scope(filterset)
+        scope = Q(project__isnull=False) if projects is None else Q(project__in=projects.values("pk"))
+        scope |= Q(team__in=[team.pk for team in teams]) | Q(registered_model__in=[m.pk for m in models])
+        counts = dict(findings.filter(scope).order_by().values_list("severity").annotate(n=Count("pk")))
         form = filterset.form
         context.update(
             teams_with_findings=teams,
+            models_with_findings=models,
+            section_size=SECTION_SIZE,
             severity_counts=[
                 {"severity": severity, "count": counts.get(severity.value, 0)}
                 for severity in reversed(Severity)

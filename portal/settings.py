@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "django_celery_beat",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "catalog",
 ]
 
@@ -128,6 +131,40 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 DJANGO_TABLES2_TEMPLATE = "tables/table.html"
 
+# The REST API (catalog/api/): tokens or the session; the pages' FilterSets; cursor pages with a count.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "catalog.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["catalog.api.permissions.CatalogPermission"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "catalog.api.pagination.CursorPagination",
+    "DEFAULT_RENDERER_CLASSES": [
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "catalog.api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ML portal API",
+    "DESCRIPTION": "The catalog of ML projects, teams, people, repositories and findings. Authenticate "
+    "with `Authorization: Bearer <token>` (a personal or service token from /profile/tokens/) or the "
+    "browser session. Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["catalog.api.permissions.CatalogPermission"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
 # The portal's own settings. Rule thresholds are defaults: admins override them per rule (RuleConfig).
 PORTAL = {
     # Pages and the API are readable without signing in only when this is on.
@@ -138,7 +175,20 @@ PORTAL = {
     "SYNC_LOCK_TIMEOUT": env.int("PORTAL_SYNC_LOCK_TIMEOUT", default=3600),
     # How often each source is synced, in minutes, unless the source says otherwise.
     "DEFAULT_SYNC_INTERVAL_MINUTES": env.int("PORTAL_SYNC_INTERVAL_MINUTES", default=60),
+    # A registered model's production version: the version holding the first of these aliases, else the
+    # newest version in one of these legacy stages (compared case-insensitively).
+    "PRODUCTION_ALIASES": env.list("PORTAL_PRODUCTION_ALIASES", default=["champion", "production"]),
+    "PRODUCTION_STAGES": env.list("PORTAL_PRODUCTION_STAGES", default=["Production"]),
+    # Runs kept per CI pipeline (the newest); webhook delivery ids kept to refuse replays, in days.
+    "PIPELINE_RUN_HISTORY": env.int("PORTAL_PIPELINE_RUN_HISTORY", default=50),
+    "WEBHOOK_DELIVERY_RETENTION_DAYS": env.int("PORTAL_WEBHOOK_DELIVERY_RETENTION_DAYS", default=7),
     "RULE_DEFAULTS": {
         "stale-code": {"days": env.int("PORTAL_STALE_CODE_DAYS", default=90)},
+        "ci-failing": {"days": env.int("PORTAL_CI_FAILING_DAYS", default=0)},
+        # The organisation's standard CI templates, "project/file@newest-ref" (see catalog/rules/ci.py).
+        "custom-pipeline": {"standard_templates": env.list("PORTAL_CI_STANDARD_TEMPLATES", default=[])},
+        "outdated-template": {"standard_templates": env.list("PORTAL_CI_STANDARD_TEMPLATES", default=[])},
+        "stale-model": {"days": env.int("PORTAL_STALE_MODEL_DAYS", default=180)},
+        "model-behind-code": {"days": env.int("PORTAL_MODEL_BEHIND_CODE_DAYS", default=30)},
     },
 }

@@ -16,6 +16,7 @@ from catalog.models import (
     Finding,
     Person,
     Project,
+    RegisteredModel,
     Repository,
     Severity,
     Source,
@@ -95,7 +96,7 @@ class CatalogFactory:
         fields.setdefault("first_seen_at", self.now - timedelta(days=age_days))
         fields.setdefault("last_seen_at", self.now)
         fields.setdefault("evidence", {})
-        subject_field = "team" if isinstance(subject, Team) else "project"
+        subject_field = {Team: "team", RegisteredModel: "registered_model"}.get(type(subject), "project")
         return Finding.objects.create(
             rule=rule,
             severity=severity,
@@ -103,6 +104,12 @@ class CatalogFactory:
             **{subject_field: subject},
             **fields,
         )
+
+    def registered_model(self, name: str, *, project: Project | None = None, **fields) -> RegisteredModel:
+        """A registered model (an orphan unless ``project`` is given)."""
+        fields.setdefault("source", self.default_source)
+        fields.setdefault("url", f"https://mlflow.example.com/#/models/{name}")
+        return RegisteredModel.objects.create(name=name, project=project, **fields)
 
     def descriptor_file(self, path: str = "catalog-info.yaml", **fields) -> DescriptorFile:
         fields.setdefault("source", self.default_source)
@@ -122,7 +129,8 @@ class CatalogFactory:
         Names are ``project-000``, ``project-001``, ... from ``start``; calling again with ``start`` past the
         last one grows the same catalog (same teams and person). Every fifth project is owned by a person,
         every third has descriptor errors, every second an open error finding; each has an open warning
-        and a resolved finding. Also adds a team finding (once) and a sync run per call.
+        and a resolved finding. Also adds a team finding (once), and per call a sync run and two registered
+        models with a finding each (one an orphan, one linked to the first new project).
         """
         teams = [
             Team.objects.get_or_create(name=f"team-{i}", defaults={"title": f"Team {i}"})[0] for i in (0, 1)
@@ -158,6 +166,13 @@ class CatalogFactory:
             made.append(project)
         if not teams[0].findings.exists():
             self.finding(teams[0], "invalid-descriptor", severity=Severity.ERROR)
+        for model in (
+            self.registered_model(f"model-{start}"),
+            self.registered_model(f"model-{start}-linked", project=made[0]),
+        ):
+            self.finding(
+                model, "orphan-model" if model.project is None else "stale-model", severity=Severity.WARNING
+            )
         self.sync_run(
             errors=[{"item": f"repo-{start}", "message": "clone failed"}], status="partial", failed=1
         )

@@ -21,7 +21,7 @@ kind: Component
 metadata:
   name: {name}
 spec:
-  type: ml-model
+  type: pipeline
   lifecycle: {lifecycle}
   owner: group:team-a
 """

@@ -236,6 +236,28 @@ def test_maintenance_filters_narrow_findings_and_counts(signed_in, sample):
     assert response.context["findings_total"] == 1
 
 
+def test_maintenance_lists_registered_models(signed_in, sample, catalog):
+    orphan = catalog.registered_model("churn-model")
+    linked = catalog.registered_model("alpha-model", project=sample.alpha)
+    catalog.finding(orphan, "orphan-model", severity=Severity.ERROR, message="churn-model has no project.")
+    catalog.finding(linked, "stale-model", message="alpha-model's production version is 200 days old.")
+    response = signed_in.get(reverse("maintenance"))
+    page = response.content.decode()
+    assert "churn-model has no project." in page and "no project" in page
+    assert "alpha-model&#x27;s production version is 200 days old." in page
+    assert 'href="https://mlflow.example.com/#/models/churn-model"' in page
+    assert [m.name for m in response.context["models_with_findings"]] == ["alpha-model", "churn-model"]
+    assert response.context["findings_total"] == 11
+    # Filters on the project reach models through their project, so orphans drop out.
+    response = signed_in.get(reverse("maintenance") + "?team=fraud")
+    assert [m.name for m in response.context["models_with_findings"]] == ["alpha-model"]
+    response = signed_in.get(reverse("maintenance") + "?severity=30")
+    assert [m.name for m in response.context["models_with_findings"]] == ["churn-model"]
+    response = signed_in.get(reverse("maintenance") + "?q=churn")
+    assert [m.name for m in response.context["models_with_findings"]] == ["churn-model"]
+    assert listed(response) == []
+
+
 def test_maintenance_lifecycle_filter_hides_teams(signed_in, sample):
     response = signed_in.get(reverse("maintenance") + "?lifecycle=production")
     assert response.context["teams_with_findings"] == []
@@ -310,6 +332,10 @@ def test_project_list_table(signed_in, sample):
     assert reverse("project-detail", args=["default", "alpha"]) in page
     open_counts = {row.record.name: row.record.open_findings_count for row in response.context["table"].rows}
     assert open_counts["bravo"] == 2 and open_counts["foxtrot"] == 0
+    sample.charlie.repository.last_commit_at = sample.charlie.repository.last_commit_at - timedelta(days=400)
+    sample.charlie.repository.save()
+    response = signed_in.get(reverse("project-list") + "?sort=last_commit")
+    assert response.context["table"].rows[0].record.name == "charlie"
     partial = signed_in.get(reverse("project-list") + "?q=alpha", headers={"HX-Request": "true"})
     assert b"<html" not in partial.content and b"project-table" in partial.content
 
@@ -457,7 +483,7 @@ def test_person_detail(signed_in, sample):
 
 # Each count includes the session and the user of the signed-in client (2 queries).
 EXPECTED_QUERIES = {
-    "maintenance": 11,
+    "maintenance": 14,
     "project-list": 7,
     "project-detail": 6,
     "team-list": 6,
@@ -498,10 +524,11 @@ def test_query_count_is_constant(signed_in, catalog, django_assert_num_queries, 
 
 def test_rank_for_maintenance(sample):
     from catalog.models import Finding, Project
-    from catalog.views import rank_for_maintenance
+    from catalog.views import open_findings_prefetch, rank_for_maintenance, ranked_projects
 
-    ranked = rank_for_maintenance(Project.objects.all(), Finding.objects.filter(resolved_at__isnull=True))
-    assert [(p.name, p.worst_severity, p.open_count) for p in ranked] == [
+    rows = rank_for_maintenance(Finding.objects.filter(resolved_at__isnull=True))
+    projects = ranked_projects(rows, Project.objects.prefetch_related(open_findings_prefetch()))
+    assert [(p.name, p.worst_severity, p.open_count) for p in projects] == [
         ("alpha", 40, 1),
         ("bravo", 30, 2),
         ("charlie", 30, 1),
@@ -509,7 +536,12 @@ def test_rank_for_maintenance(sample):
         ("echo", 20, 2),
         ("golf", 20, 1),
     ]
-    assert [f.rule for f in ranked[4].open_findings] == ["stale-code", "no-descriptor"]  # worst first
+    assert [f.rule for f in projects[4].open_findings] == ["stale-code", "no-descriptor"]  # worst first
+    production = Project.objects.filter(lifecycle="production")
+    rows = rank_for_maintenance(
+        Finding.objects.filter(resolved_at__isnull=True, severity__gte=30), production
+    )
+    assert [row["project"] for row in rows] == [sample.alpha.pk, sample.charlie.pk]
 
 
 def test_template_filters():

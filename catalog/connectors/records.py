@@ -116,6 +116,87 @@ class Author:
 
 
 @dataclass(frozen=True)
+class TemplateRef:
+    """A shared CI template a pipeline uses, as declared in its file.
+
+    ``kind`` is one of ``TEMPLATE_KINDS``: a GitHub reusable workflow (``jobs.<id>.uses:
+    org/repo/.github/workflows/x.yml@ref``), a GitLab ``include:`` of another project's file, a CI/CD
+    component, a GitLab-provided template, a remote URL, or a CI configuration kept in another project
+    (``ci_config_path`` ``file@group/project:ref``). ``project`` is ``owner/repo`` or the GitLab project path
+    (empty for GitLab's own templates and remote URLs), ``file`` the path in it without a leading slash (the
+    component name for a component, the URL for a remote include), ``ref`` the branch, tag or sha ('' when
+    none is named: the project's default branch).
+    """
+
+    kind: str
+    project: str
+    file: str
+    ref: str = ""
+
+    @property
+    def identity(self) -> str:
+        """``project/file`` (or ``file`` alone), lowercased: what a standard template setting names."""
+        return (f"{self.project}/{self.file}" if self.project else self.file).lower()
+
+
+TEMPLATE_KINDS = (
+    "github-reusable-workflow",
+    "gitlab-include-project",
+    "gitlab-component",
+    "gitlab-template",
+    "gitlab-include-remote",
+    "gitlab-external-config",
+)
+
+
+@dataclass(frozen=True)
+class PipelineRunRecord:
+    """One run of a pipeline: a GitHub Actions workflow run or a GitLab pipeline.
+
+    ``status`` and ``conclusion`` are the provider's own values, as it sent them (GitHub: status
+    ``queued``/``in_progress``/``completed``/..., conclusion ``success``/``failure``/... or '' while
+    running; GitLab: status ``running``/``success``/``failed``/..., no conclusion). ``portal_status`` is the
+    mapped value, one of ``catalog.connectors.ci.PORTAL_STATUSES``. ``created_at`` orders runs;
+    ``started_at`` / ``finished_at`` are None when unknown. All times aware UTC.
+    """
+
+    external_id: str
+    status: str
+    conclusion: str
+    portal_status: str
+    branch: str
+    commit_sha: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    url: str = ""
+    run_number: int | None = None
+    run_attempt: int = 1
+    event: str = ""
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    """A CI pipeline of a repository and its recent runs on the default branch, newest first.
+
+    ``provider`` is ``github-actions`` or ``gitlab-ci``; ``external_id`` is stable per repository (the
+    workflow id; the CI configuration path for GitLab); ``state`` the provider's (``active``,
+    ``disabled_manually``, ...). ``templates`` are the shared templates its file uses, in the order
+    declared; ``config_error`` says why the file could not be read for them ('' when it could).
+    """
+
+    provider: str
+    external_id: str
+    name: str
+    file_path: str = ""
+    state: str = "active"
+    url: str = ""
+    templates: tuple[TemplateRef, ...] = ()
+    config_error: str = ""
+    runs: tuple[PipelineRunRecord, ...] = ()
+
+
+@dataclass(frozen=True)
 class RepositoryRecord:
     """What a connector read of one repository.
 
@@ -123,7 +204,8 @@ class RepositoryRecord:
     When ``error`` is set, the repository could not be read and every other fact is unknown: the sync keeps
     the last good data. ``last_commit`` is ``None`` for an empty repository. ``commits_in_window`` counts
     commits on the default branch in the last ``window_days`` days; ``top_authors`` are that window's most
-    frequent authors, most commits first.
+    frequent authors, most commits first. ``topics`` are the hosting service's topics (GitHub) or
+    topics (GitLab); ``pipelines`` the CI pipelines read with it (none for sources that do not read CI).
     """
 
     external_id: str
@@ -138,6 +220,76 @@ class RepositoryRecord:
     top_authors: tuple[Author, ...] = ()
     descriptors: tuple[DescriptorFile, ...] = ()
     error: str | None = None
+    topics: tuple[str, ...] = ()
+    pipelines: tuple[PipelineRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """The training run of a model version (MLflow's run), as far as the portal needs it.
+
+    ``git_repo_url`` and ``git_commit`` come from the run's tags ``mlflow.source.git.repoURL`` and
+    ``mlflow.source.git.commit`` ('' when absent); ``metrics`` maps metric keys to their latest value
+    (None for NaN or infinity); ``started_at`` / ``ended_at`` are aware UTC (None when unknown).
+    """
+
+    run_id: str
+    status: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    git_repo_url: str = ""
+    git_commit: str = ""
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class ModelVersionRecord:
+    """One version of a registered model, in the model registry's terms (MLflow's, for now).
+
+    ``version`` is the registry's version string (MLflow: "1", "2", ...); ``aliases`` the aliases that
+    point at it (taken from the registered model's alias map); ``stage`` the legacy stage ('' for none,
+    else e.g. ``Staging``, ``Production``, ``Archived``); ``status`` the registry's own value (MLflow:
+    ``READY``, ``PENDING_REGISTRATION``, ``FAILED_REGISTRATION``). ``run`` is the training run when it
+    was read; when the version names a run that could not be read, ``run`` is None and ``run_error`` says
+    why (the sync then keeps the run facts stored before). Times are aware UTC.
+    """
+
+    version: str
+    registered_at: datetime | None = None
+    last_updated_at: datetime | None = None
+    aliases: tuple[str, ...] = ()
+    stage: str = ""
+    status: str = ""
+    status_message: str = ""
+    description: str = ""
+    source: str = ""
+    run_id: str = ""
+    user_id: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    url: str = ""
+    run: RunRecord | None = None
+    run_error: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredModelRecord:
+    """A registered model (MLflow's term) and all its versions, from any model registry.
+
+    ``name`` is unique per source; ``aliases`` maps each alias to the version it points at; ``versions``
+    lists every version the registry holds (a version missing here was deleted there). When ``error`` is
+    set the versions could not be read: the sync keeps the model's last good data. Times are aware UTC.
+    """
+
+    name: str
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    registered_at: datetime | None = None
+    last_updated_at: datetime | None = None
+    url: str = ""
+    versions: tuple[ModelVersionRecord, ...] = ()
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +298,7 @@ class SourceSnapshot:
 
     ``repositories`` are the repositories found (a repository missing here is gone from the source);
     ``descriptors`` are descriptor files read outside any repository (the ``file`` source kind);
+    ``registered_models`` are the registered models of a model registry (a model missing here is gone);
     ``errors`` are source-level problems (e.g. a directory that does not exist): when ``complete`` is
     False the listing itself failed, and nothing may be taken as gone.
     """
@@ -154,3 +307,4 @@ class SourceSnapshot:
     descriptors: tuple[DescriptorFile, ...] = ()
     errors: tuple[str, ...] = ()
     complete: bool = True
+    registered_models: tuple[RegisteredModelRecord, ...] = ()

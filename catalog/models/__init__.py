@@ -1,18 +1,33 @@
 """The domain model, one module per part (DESIGN.md)."""
 
+from catalog.models.facts import ProjectFact
 from catalog.models.findings import Finding, RuleConfig, Severity
+from catalog.models.http_cache import HttpCacheEntry
 from catalog.models.people import Person
+from catalog.models.pipelines import Pipeline, PipelineRun, PortalStatus
 from catalog.models.projects import Lifecycle, Project, System
+from catalog.models.registry import ModelVersion, ModelVersionEvent, RegisteredModel
 from catalog.models.repositories import Repository
 from catalog.models.sources import DescriptorFile, Source, SyncRun
 from catalog.models.teams import Team
+from catalog.models.tokens import APIToken
+from catalog.models.webhooks import WebhookDelivery
 
 __all__ = [
+    "APIToken",
     "DescriptorFile",
     "Finding",
+    "HttpCacheEntry",
     "Lifecycle",
+    "ModelVersion",
+    "ModelVersionEvent",
     "Person",
+    "Pipeline",
+    "PipelineRun",
+    "PortalStatus",
     "Project",
+    "ProjectFact",
+    "RegisteredModel",
     "Repository",
     "RuleConfig",
     "Severity",
@@ -20,4 +35,5 @@ __all__ = [
     "SyncRun",
     "System",
     "Team",
+    "WebhookDelivery",
 ]

@@ -1,5 +1,6 @@
 """Findings: what the rules say needs maintenance, with their history."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -12,7 +13,7 @@ class Severity(models.IntegerChoices):
 
 
 class Finding(models.Model):
-    """One rule's verdict on one subject (a project or a team), kept while it holds.
+    """One rule's verdict on one subject (a project, a team or a registered model), kept while it holds.
 
     ``rule`` is the rule's code (``stale-code``); ``message`` one sentence saying why; ``evidence`` the
     facts behind it (dates as ISO 8601 strings, counts, links). Re-evaluation updates the open finding in
@@ -28,18 +29,29 @@ class Finding(models.Model):
     team = models.ForeignKey(
         "catalog.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="findings"
     )
+    registered_model = models.ForeignKey(
+        "catalog.RegisteredModel", null=True, blank=True, on_delete=models.CASCADE, related_name="findings"
+    )
     message = models.TextField()
     evidence = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # Triage by the owners (API, pages, Slack): acknowledged (seen, being handled) or snoozed until a time.
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snooze_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-severity", "first_seen_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(project__isnull=False, team__isnull=True)
-                | Q(project__isnull=True, team__isnull=False),
+                condition=Q(project__isnull=False, team__isnull=True, registered_model__isnull=True)
+                | Q(project__isnull=True, team__isnull=False, registered_model__isnull=True)
+                | Q(project__isnull=True, team__isnull=True, registered_model__isnull=False),
                 name="catalog_finding_one_subject",
             ),
             models.UniqueConstraint(
@@ -52,9 +64,15 @@ class Finding(models.Model):
                 condition=Q(resolved_at__isnull=True, team__isnull=False),
                 name="catalog_finding_open_team",
             ),
+            models.UniqueConstraint(
+                fields=["rule", "registered_model"],
+                condition=Q(resolved_at__isnull=True, registered_model__isnull=False),
+                name="catalog_finding_open_registered_model",
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "resolved_at"]),
+            models.Index(fields=["registered_model", "resolved_at"]),
             models.Index(fields=["rule", "resolved_at"]),
         ]
 
@@ -63,7 +81,7 @@ class Finding(models.Model):
 
     @property
     def subject(self):
-        return self.project or self.team
+        return self.project or self.team or self.registered_model
 
     @property
     def is_open(self) -> bool:

@@ -74,7 +74,13 @@ class Project(OwnedModel):
                 name="catalog_project_one_owner",
             ),
         ]
-        indexes = [models.Index(fields=["lifecycle"]), models.Index(fields=["type"])]
+        indexes = [
+            models.Index(fields=["lifecycle"]),
+            models.Index(fields=["type"]),
+            # The API's cursor pages (ordered by name, then id) and its owner filter (on the declared reference).
+            models.Index(fields=["name", "id"]),
+            models.Index(fields=["owner_ref", "name", "id"]),
+        ]
 
     @property
     def is_declared(self) -> bool:

@@ -11,6 +11,7 @@ class Repository(models.Model):
     last ``window_days`` days and ``top_authors`` lists that window's authors as ``{"name", "email",
     "commits"}``, most first. ``last_read_at`` is the last successful read; ``last_error`` the message of
     the last failed one (cleared by a success). ``gone_at`` is set when the source stops listing it.
+    ``topics`` are the hosting service's topics (GitHub, GitLab); empty for plain git.
     """
 
     source = models.ForeignKey("catalog.Source", on_delete=models.CASCADE, related_name="repositories")
@@ -20,6 +21,7 @@ class Repository(models.Model):
     name = models.CharField(max_length=255)
     default_branch = models.CharField(max_length=255, blank=True)
     archived = models.BooleanField(default=False)
+    topics = models.JSONField(default=list, blank=True)
     last_commit_sha = models.CharField(max_length=64, blank=True)
     last_commit_at = models.DateTimeField(null=True, blank=True)
     last_commit_author_name = models.CharField(max_length=255, blank=True)

@@ -14,6 +14,9 @@ class Source(models.Model):
     class Kind(models.TextChoices):
         GIT = "git", "Git repositories"
         FILE = "file", "Descriptor file"
+        MLFLOW = "mlflow", "MLflow tracking server"
+        GITHUB = "github", "GitHub organization or user"
+        GITLAB = "gitlab", "GitLab group"
 
     name = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)

@@ -62,10 +62,7 @@ def evaluate_rules(*, now: datetime | None = None, codes: list[str] | None = Non
 def _write_findings(
     code: str, verdicts: list, severity: int, now: datetime, result: EvaluationResult
 ) -> None:
-    open_findings = {
-        (("project", f.project_id) if f.project_id else ("team", f.team_id)): f
-        for f in Finding.objects.filter(rule=code, resolved_at__isnull=True)
-    }
+    open_findings = {_subject(f): f for f in Finding.objects.filter(rule=code, resolved_at__isnull=True)}
     to_create, to_update = [], []
     for verdict in verdicts:
         finding = open_findings.pop(verdict.subject, None)
@@ -81,6 +78,7 @@ def _write_findings(
                     rule=code,
                     project_id=verdict.project_id,
                     team_id=verdict.team_id,
+                    registered_model_id=verdict.model_id,
                     first_seen_at=now,
                     **values,
                 )
@@ -97,3 +95,10 @@ def _write_findings(
     result.opened[code] += len(to_create)
     result.seen[code] += len(to_update)
     result.resolved[code] += len(resolved)
+
+
+def _subject(finding: Finding) -> tuple[str, int]:
+    """The key ``Verdict.subject`` gives the same subject."""
+    if finding.project_id:
+        return ("project", finding.project_id)
+    return ("team", finding.team_id) if finding.team_id else ("model", finding.registered_model_id)

@@ -12,7 +12,8 @@ from catalog.models import Severity
 
 @dataclass(frozen=True)
 class Verdict:
-    """A rule's finding about one subject: exactly one of ``project_id`` and ``team_id`` is set.
+    """A rule's finding about one subject: exactly one of ``project_id``, ``team_id`` and ``model_id`` (a
+    registered model) is set.
 
     ``message`` is one sentence saying why; ``evidence`` the facts behind it (JSON-serialisable: dates as
     ISO 8601 strings). ``severity`` overrides the rule's when set.
@@ -21,12 +22,15 @@ class Verdict:
     message: str
     project_id: int | None = None
     team_id: int | None = None
+    model_id: int | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     severity: int | None = None
 
     @property
     def subject(self) -> tuple[str, int]:
-        return ("project", self.project_id) if self.project_id is not None else ("team", self.team_id)
+        if self.project_id is not None:
+            return ("project", self.project_id)
+        return ("team", self.team_id) if self.team_id is not None else ("model", self.model_id)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,246 @@
+"""Webhooks from GitHub (``POST /hooks/github``) and GitLab (``POST /hooks/gitlab``).
+
+A delivery is checked against the secret of each enabled source of that kind whose config names one
+(``webhook_secret_env``: the NAME of the environment variable holding it): GitHub's ``X-Hub-Signature-256``
+(HMAC-SHA256 of the raw body, https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries)
+or GitLab's ``X-Gitlab-Token`` (https://docs.gitlab.com/ee/user/project/integrations/webhooks.html), in
+constant time. No match: 401 and nothing changes. A delivery id seen before (GitHub's ``X-GitHub-Delivery``,
+GitLab's ``Idempotency-Key``) is acknowledged and not applied again.
+
+What an event does, for the sources it verified against:
+
+- a run on the default branch (GitHub ``workflow_run``, GitLab Pipeline Hook) is written at once through
+  ``catalog.sync_pipelines.record_run``, then ``ci-failing`` is re-evaluated;
+- a push to the default branch, or a GitHub ``repository`` event, queues a targeted re-sync of that
+  repository (a deleted or transferred one: of the whole source, so that it is taken as gone);
+- ``ping``, runs and pushes on other branches, and unknown events get a 2xx and change nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from catalog.connectors import github as github_connector
+from catalog.connectors import gitlab as gitlab_connector
+from catalog.models import Pipeline, Repository, Source, SyncRun, WebhookDelivery
+from catalog.sync_pipelines import record_run
+from catalog.tasks import evaluate_rules, sync_source
+
+logger = logging.getLogger(__name__)
+
+Sources = list[Source]
+
+
+class BadPayload(ValueError):
+    """The payload lacks a field its event documents; answered 400."""
+
+
+def _secret_sources(kind: str) -> list[tuple[Source, str]]:
+    """Enabled sources of ``kind`` with a webhook secret set in the environment, with that secret."""
+    found = []
+    for source in Source.objects.filter(kind=kind, enabled=True):
+        name = (source.config or {}).get("webhook_secret_env") if isinstance(source.config, dict) else None
+        secret = os.environ.get(name, "") if isinstance(name, str) and name else ""
+        if secret:
+            found.append((source, secret))
+        elif name:
+            logger.warning(
+                "webhook secret of source %s: environment variable %s is not set", source.name, name
+            )
+    return found
+
+
+def github_signature_ok(secret: str, body: bytes, header: str) -> bool:
+    """Whether ``header`` is ``sha256=<hex HMAC-SHA256 of body with secret>``, compared in constant time."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+def _first_delivery(provider: str, delivery_id: str, event: str, now: datetime) -> bool:
+    """Record a delivery id; False when it was seen before. Old ids are dropped as new ones come."""
+    retention = timedelta(days=settings.PORTAL["WEBHOOK_DELIVERY_RETENTION_DAYS"])
+    WebhookDelivery.objects.filter(received_at__lt=now - retention).delete()
+    try:
+        with transaction.atomic():
+            WebhookDelivery.objects.create(
+                provider=provider, delivery_id=delivery_id[:128], event=event[:64], received_at=now
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _receive(
+    request: HttpRequest,
+    *,
+    provider: str,
+    verified: Callable[[str], bool],
+    delivery_id: str,
+    event: str,
+    handlers: dict[str, Callable[[Sources, dict[str, Any]], str]],
+) -> JsonResponse:
+    """Verify, deduplicate, parse and dispatch one delivery (shared by both providers)."""
+    sources = [source for source, secret in _secret_sources(provider) if verified(secret)]
+    if not sources:
+        return JsonResponse(
+            {"error": "the signature or token matches no source's webhook secret"}, status=401
+        )
+    try:
+        payload = json.loads(request.body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return JsonResponse({"error": f"the body is not JSON: {exc}"}, status=400)
+    if not isinstance(payload, dict):
+        return JsonResponse({"error": "the body is not a JSON object"}, status=400)
+    handler = handlers.get(event)
+    if handler is None:
+        return JsonResponse({"status": "ignored", "event": event})
+    try:
+        with transaction.atomic():
+            if delivery_id and not _first_delivery(provider, delivery_id, event, datetime.now(UTC)):
+                return JsonResponse({"status": "duplicate", "delivery": delivery_id})
+            status = handler(sources, payload)
+    except (BadPayload, ValueError, KeyError, TypeError) as exc:
+        logger.warning("%s webhook %s (%s) refused: %r", provider, event, delivery_id, exc)
+        return JsonResponse({"error": f"the {event} payload is not as documented: {exc!r}"}, status=400)
+    return JsonResponse({"status": status, "event": event})
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def github(request: HttpRequest) -> JsonResponse:
+    """``POST /hooks/github``: a GitHub webhook delivery (see the module docstring)."""
+    signature = request.headers.get("X-Hub-Signature-256", "")
+    return _receive(
+        request,
+        provider="github",
+        verified=lambda secret: bool(signature) and github_signature_ok(secret, request.body, signature),
+        delivery_id=request.headers.get("X-GitHub-Delivery", ""),
+        event=request.headers.get("X-GitHub-Event", ""),
+        handlers=GITHUB_EVENTS,
+    )
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def gitlab(request: HttpRequest) -> JsonResponse:
+    """``POST /hooks/gitlab``: a GitLab webhook delivery (see the module docstring)."""
+    token = request.headers.get("X-Gitlab-Token", "")
+    return _receive(
+        request,
+        provider="gitlab",
+        verified=lambda secret: bool(token) and hmac.compare_digest(secret.encode(), token.encode()),
+        delivery_id=request.headers.get("Idempotency-Key", ""),
+        event=request.headers.get("X-Gitlab-Event", ""),
+        handlers=GITLAB_EVENTS,
+    )
+
+
+# What events do
+
+
+def _repositories(sources: Sources, external_id: Any) -> list[Repository]:
+    return list(
+        Repository.objects.filter(source__in=sources, external_id=str(external_id), gone_at__isnull=True)
+    )
+
+
+def _resync(sources: Sources, name: str | None) -> str:
+    """Queue, once the transaction commits, a re-sync of ``name`` (or of the whole source when None)."""
+    for source in sources:
+        only = [name] if name else None
+        transaction.on_commit(
+            lambda pk=source.pk, only=only: sync_source.delay(pk, SyncRun.Trigger.WEBHOOK, only)
+        )
+    return "queued"
+
+
+def _run_recorded(repositories: list[Repository], write: Callable[[Repository], None]) -> str:
+    for repository in repositories:
+        write(repository)
+    transaction.on_commit(lambda: evaluate_rules.delay(["ci-failing"]))
+    return "updated"
+
+
+def github_workflow_run(sources: Sources, payload: dict[str, Any]) -> str:
+    """Write the run (on the default branch) of a ``workflow_run`` event at once."""
+    repo, run, workflow = payload["repository"], payload["workflow_run"], payload.get("workflow")
+    repositories = _repositories(sources, repo["id"])
+    if not repositories:
+        return _resync(sources, repo["full_name"])
+    if run.get("head_branch") != repo.get("default_branch"):
+        return "ignored: not the default branch"
+    workflow = workflow or {"id": run["workflow_id"], "name": run.get("name"), "path": run.get("path")}
+    record = github_connector.workflow_record(workflow, [github_connector.run_record(run)])
+    return _run_recorded(repositories, lambda r: record_run(r, record, datetime.now(UTC)))
+
+
+def github_push(sources: Sources, payload: dict[str, Any]) -> str:
+    repo = payload["repository"]
+    if payload.get("ref") != f"refs/heads/{repo.get('default_branch') or repo.get('master_branch')}":
+        return "ignored: not the default branch"
+    return _resync(sources, repo["full_name"])
+
+
+def github_repository(sources: Sources, payload: dict[str, Any]) -> str:
+    if payload.get("action") in ("deleted", "transferred"):
+        return _resync(sources, None)
+    return _resync(sources, payload["repository"]["full_name"])
+
+
+def github_ping(sources: Sources, payload: dict[str, Any]) -> str:
+    return "pong"
+
+
+GITHUB_EVENTS = {
+    "workflow_run": github_workflow_run,
+    "push": github_push,
+    "repository": github_repository,
+    "ping": github_ping,
+}
+
+
+def gitlab_pipeline(sources: Sources, payload: dict[str, Any]) -> str:
+    """Write the pipeline (on the default branch) of a Pipeline Hook at once."""
+    project, attributes = payload["project"], payload["object_attributes"]
+    repositories = _repositories(sources, project["id"])
+    if not repositories:
+        return _resync(sources, project["path_with_namespace"])
+    if attributes.get("tag") or attributes.get("ref") != project.get("default_branch"):
+        return "ignored: not the default branch"
+    run = gitlab_connector.run_record(attributes, web_url=project.get("web_url") or "")
+
+    def write(repository: Repository) -> None:
+        known = Pipeline.objects.filter(
+            repository=repository, provider=gitlab_connector.PROVIDER, gone_at=None
+        )
+        path = known.values_list("external_id", flat=True).first() or gitlab_connector.DEFAULT_CI_PATH
+        shape = {"ci_config_path": path, "web_url": project.get("web_url") or ""}
+        record_run(repository, gitlab_connector.pipeline_record(shape, [run]), datetime.now(UTC))
+
+    return _run_recorded(repositories, write)
+
+
+def gitlab_push(sources: Sources, payload: dict[str, Any]) -> str:
+    project = payload["project"]
+    if payload.get("ref") != f"refs/heads/{project.get('default_branch')}":
+        return "ignored: not the default branch"
+    return _resync(sources, project["path_with_namespace"])
+
+
+GITLAB_EVENTS = {"Pipeline Hook": gitlab_pipeline, "Push Hook": gitlab_push}

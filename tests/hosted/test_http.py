@@ -1,0 +1,207 @@
+"""The shared HTTP client over real HTTP: pagination, ETags, rate limits, retries, timeouts, bad JSON."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from werkzeug import Response
+
+from catalog.connectors.http import ApiClient, HttpError, MemoryCache, RateLimited, gitlab_next_page
+from tests.hosted.fakeapi import FakeApi, Paged, json_response
+
+
+@pytest.fixture
+def api(httpserver) -> FakeApi:
+    return FakeApi(httpserver, style="github")
+
+
+def client(api: FakeApi, **kwargs) -> ApiClient:
+    return ApiClient(api.base_url, **kwargs)
+
+
+def test_link_pagination_follows_rel_next(api):
+    api.routes["/items"] = Paged(list(range(7)), page_size=3)
+    with client(api) as c:
+        assert list(c.paginate("items", {"q": "x"})) == list(range(7))
+    assert [q.get("page") for _, q, _ in api.log] == [None, "2", "3"]
+    assert all(q["q"] == "x" for _, q, _ in api.log)
+
+
+def test_gitlab_pagination_uses_x_next_page(httpserver):
+    api = FakeApi(httpserver, style="gitlab")
+    api.routes["/projects"] = Paged(list(range(5)), page_size=2)
+    with ApiClient(api.base_url, next_page=gitlab_next_page) as c:
+        assert list(c.paginate("projects", per_page=2)) == list(range(5))
+    assert [q.get("page") for _, q, _ in api.log] == [None, "2", "3"]
+
+
+def test_gitlab_pagination_past_10000_rows_goes_on_without_x_next_page(httpserver):
+    api = FakeApi(httpserver, style="gitlab")
+    api.drop_next_page_after = 1  # as GitLab does past 10,000 rows: no X-Next-Page, no X-Total
+    api.routes["/projects"] = Paged(list(range(7)), page_size=2)
+    with ApiClient(api.base_url, next_page=gitlab_next_page) as c:
+        assert list(c.paginate("projects", per_page=2)) == list(range(7))
+    # page 4 holds one row (short): the end, without asking for an empty page 5
+    assert [q.get("page") for _, q, _ in api.log] == [None, "2", "3", "4"]
+
+
+def test_gitlab_pagination_stops_on_an_empty_page_without_headers(httpserver):
+    api = FakeApi(httpserver, style="gitlab")
+    api.drop_next_page_after = 0
+    api.routes["/projects"] = Paged(list(range(4)), page_size=2)
+    with ApiClient(api.base_url, next_page=gitlab_next_page) as c:
+        assert list(c.paginate("projects", per_page=2)) == list(range(4))
+    assert [q.get("page") for _, q, _ in api.log] == [None, "2", "3"]
+
+
+def test_etag_304_returns_the_stored_body_and_next_page(api):
+    api.routes["/items"] = Paged(list(range(5)), page_size=2)
+    cache = MemoryCache()
+    with client(api, cache=cache) as c:
+        first = list(c.paginate("items", shape=lambda n: {"n": n}))
+        second = list(c.paginate("items", shape=lambda n: {"n": n}))
+        assert c.stats.requests == 6 and c.stats.not_modified == 3
+    assert first == second == [{"n": n} for n in range(5)]
+    assert [s for _, _, s in api.log] == [200, 200, 200, 304, 304, 304]
+    stored = cache.get(api.base_url + "/items?per_page=100")
+    assert stored[1]["data"] == [{"n": 0}, {"n": 1}] and stored[1]["next"].endswith("page=2")
+
+
+def test_a_changed_resource_answers_200_and_replaces_the_stored_body(api):
+    cache = MemoryCache()
+    api.routes["/thing"] = {"v": 1}
+    with client(api, cache=cache) as c:
+        assert c.get("thing") == {"v": 1}
+        api.routes["/thing"] = {"v": 2}
+        assert c.get("thing") == {"v": 2}
+        assert c.get("thing") == {"v": 2}
+    assert [s for _, _, s in api.log] == [200, 200, 304]
+
+
+def test_an_answer_without_etag_is_not_stored(api):
+    cache = MemoryCache()
+    api.routes["/thing"] = lambda request: json_response({"v": 1})
+    with client(api, cache=cache) as c:
+        c.get("thing")
+    assert cache.entries == {}
+
+
+def test_403_with_remaining_zero_raises_with_the_reset_time(api):
+    reset = int(time.time()) + 3600
+    api.routes["/thing"] = lambda request: json_response(
+        {"message": "API rate limit exceeded"},
+        status=403,
+        headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset), "x-ratelimit-limit": "5000"},
+    )
+    with client(api) as c, pytest.raises(RateLimited) as raised:
+        c.get("thing")
+    assert raised.value.reset_at == datetime.fromtimestamp(reset, UTC)
+    assert raised.value.status == 403 and raised.value.url == api.base_url + "/thing"
+    assert len(api.log) == 1  # never retried in place
+
+
+def test_429_with_retry_after_seconds(api):
+    api.routes["/thing"] = lambda request: json_response(
+        {"message": "slow down"}, status=429, headers={"Retry-After": "120"}
+    )
+    with client(api) as c, pytest.raises(RateLimited) as raised:
+        c.get("thing")
+    wait = raised.value.reset_at - datetime.now(UTC)
+    assert timedelta(seconds=110) < wait <= timedelta(seconds=120)
+
+
+def test_retry_after_as_an_http_date(api):
+    when = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    api.routes["/thing"] = lambda request: Response(
+        "Retry later", status=429, headers={"Retry-After": format_datetime(when, usegmt=True)}
+    )
+    with client(api) as c, pytest.raises(RateLimited) as raised:
+        c.get("thing")
+    assert abs(raised.value.reset_at - when) < timedelta(seconds=2)
+
+
+def test_gitlab_ratelimit_headers(api):
+    reset = int(time.time()) + 50
+    api.routes["/thing"] = lambda request: Response(
+        "Retry later", status=429, headers={"RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)}
+    )
+    with client(api) as c, pytest.raises(RateLimited) as raised:
+        c.get("thing")
+    # Retry-After is absent: the reset header names the time.
+    assert raised.value.reset_at == datetime.fromtimestamp(reset, UTC)
+
+
+SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+
+
+def test_github_secondary_limit_without_headers_waits_a_minute(api):
+    api.routes["/thing"] = lambda request: json_response({"message": SECONDARY}, status=403)
+    with client(api) as c, pytest.raises(RateLimited) as raised:
+        c.get("thing")
+    wait = raised.value.reset_at - datetime.now(UTC)
+    assert timedelta(seconds=50) < wait <= timedelta(seconds=60)
+    assert "secondary rate limit" in str(raised.value)
+
+
+def test_a_permission_403_is_a_plain_error(api):
+    api.routes["/thing"] = lambda request: json_response({"message": "Must have admin rights"}, status=403)
+    with client(api) as c, pytest.raises(HttpError) as raised:
+        c.get("thing")
+    assert not isinstance(raised.value, RateLimited)
+    assert str(raised.value) == f"GET {api.base_url}/thing answered 403: Must have admin rights"
+
+
+def test_5xx_is_retried_then_reported(api):
+    api.failures["/thing"] = [json_response({"message": "boom"}, status=503)] * 3
+    api.routes["/thing"] = {"ok": True}
+    with client(api) as c, pytest.raises(HttpError) as raised:
+        c.get("thing")
+    assert raised.value.status == 503 and len(api.log) == 3  # three tries (the test cap)
+    with client(api) as c:
+        assert c.get("thing") == {"ok": True}
+
+
+def test_a_5xx_short_retry_after_is_waited_for(api):
+    api.failures["/thing"] = [Response("", status=503, headers={"Retry-After": "1"})]
+    api.routes["/thing"] = {"ok": True}
+    with client(api) as c:
+        assert c.get("thing") == {"ok": True}
+        assert c.stats.retries == 1
+
+
+def test_timeouts_are_retried_then_reported(api):
+    def slow(request):
+        time.sleep(0.5)
+        return {"late": True}
+
+    api.routes["/slow"] = slow
+    with client(api, timeout=0.2) as c, pytest.raises(HttpError) as raised:
+        c.get("slow")
+    assert raised.value.status is None and "timed out" in str(raised.value)
+    assert str(raised.value).startswith(f"GET {api.base_url}/slow: timed out")
+
+
+def test_connection_refused_is_an_error_with_the_url():
+    with ApiClient("http://127.0.0.1:9", timeout=1) as c, pytest.raises(HttpError) as raised:
+        c.get("x")
+    assert "connection failed" in str(raised.value) and "127.0.0.1:9/x" in raised.value.url
+
+
+def test_malformed_json_and_wrong_shape(api):
+    api.routes["/broken"] = lambda request: Response("{not json", content_type="application/json")
+    api.routes["/object"] = {"workflows": "not a list"}
+    with client(api) as c:
+        with pytest.raises(HttpError, match="answered 200: the answer is not valid JSON"):
+            c.get("broken")
+        with pytest.raises(HttpError, match="does not have the documented shape"):
+            list(c.paginate("object", items=lambda b: b["workflows"]))
+
+
+def test_missing_statuses_give_none(api):
+    with client(api) as c:
+        assert c.get("nope", missing=(404,)) is None
+        with pytest.raises(HttpError, match="answered 404"):
+            c.get("nope")

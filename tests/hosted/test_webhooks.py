@@ -1,0 +1,241 @@
+"""Webhooks: signatures (good, bad, missing), replayed deliveries, and what each event changes."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from catalog.models import Finding, Pipeline, PipelineRun, Repository, Source, SyncRun, WebhookDelivery
+from catalog.rules.evaluate import evaluate_rules
+from catalog.sync import sync_source
+from tests.hosted import payloads as p
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "It's a Secret to Everybody"
+
+
+@pytest.fixture
+def gh_source(github_config, monkeypatch):
+    monkeypatch.setenv("PORTAL_TEST_GH_HOOK", SECRET)
+    source = Source.objects.create(
+        name="gh",
+        kind=Source.Kind.GITHUB,
+        config={**github_config, "webhook_secret_env": "PORTAL_TEST_GH_HOOK"},
+    )
+    sync_source(source)
+    return source
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_github(client, event: str, payload: dict, *, delivery: str = "d-1", signature: str | None = None):
+    body = json.dumps(payload).encode()
+    headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": delivery}
+    if signature != "":
+        headers["X-Hub-Signature-256"] = signature or sign(body)
+    return client.post("/hooks/github", body, content_type="application/json", headers=headers)
+
+
+def workflow_run_event(*, run_id=1005, conclusion="success", branch="main") -> dict:
+    """The corpus ``workflow_run`` payload, pointed at ml-org/fraud-model's CI workflow."""
+    payload = copy.deepcopy(p.corpus_json(p.GITHUB_WEBHOOK))
+    payload["action"] = "completed"
+    payload["repository"] = p.gh_repo(101, "fraud-model")
+    payload["workflow"].update(id=11, name="CI", path=".github/workflows/ci.yml")
+    payload["workflow_run"].update(
+        id=run_id,
+        workflow_id=11,
+        head_branch=branch,
+        status="completed",
+        conclusion=conclusion,
+        created_at=p.iso(p.NOW),
+        updated_at=p.iso(p.NOW),
+        run_number=4,
+    )
+    return payload
+
+
+def test_signature_check_matches_githubs_documented_example():
+    # From GitHub's "Validating webhook deliveries" docs.
+    assert hmac.compare_digest(
+        sign(b"Hello, World!"), "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    )
+
+
+def test_a_workflow_run_updates_the_pipeline_at_once(client, gh_source, django_capture_on_commit_callbacks):
+    evaluate_rules(now=p.NOW, codes=["ci-failing"])
+    assert Finding.objects.filter(rule="ci-failing", resolved_at=None).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_github(client, "workflow_run", workflow_run_event())
+    assert response.status_code == 200 and response.json() == {"status": "updated", "event": "workflow_run"}
+    ci = Pipeline.objects.get(external_id="11")
+    assert ci.latest_status == "success" and ci.failing_since is None
+    run = ci.runs.get(external_id="1005")
+    assert (run.status, run.conclusion, run.portal_status, run.run_number) == (
+        "completed",
+        "success",
+        "success",
+        4,
+    )
+    assert ci.templates  # what the sync read of the file stays
+    assert not Finding.objects.filter(rule="ci-failing", resolved_at=None).exists()
+
+
+def test_a_bad_signature_gets_401_and_changes_nothing(client, gh_source):
+    runs = PipelineRun.objects.count()
+    response = post_github(client, "workflow_run", workflow_run_event(), signature=sign(b"other body"))
+    assert response.status_code == 401
+    response = post_github(client, "workflow_run", workflow_run_event(), signature=sign(b"x", "wrong-secret"))
+    assert response.status_code == 401
+    assert PipelineRun.objects.count() == runs and not WebhookDelivery.objects.exists()
+    assert SECRET not in response.content.decode()
+
+
+def test_a_missing_signature_gets_401(client, gh_source):
+    assert post_github(client, "workflow_run", workflow_run_event(), signature="").status_code == 401
+
+
+def test_no_source_with_a_secret_means_401(client, github_config):
+    Source.objects.create(name="gh", kind=Source.Kind.GITHUB, config=github_config)
+    assert post_github(client, "ping", {"zen": "Design for failure."}).status_code == 401
+
+
+def test_a_replayed_delivery_is_not_applied_twice(client, gh_source):
+    assert (
+        post_github(client, "workflow_run", workflow_run_event(), delivery="abc").json()["status"]
+        == "updated"
+    )
+    replay = post_github(client, "workflow_run", workflow_run_event(conclusion="failure"), delivery="abc")
+    assert replay.status_code == 200 and replay.json() == {"status": "duplicate", "delivery": "abc"}
+    assert PipelineRun.objects.get(external_id="1005").conclusion == "success"
+    assert WebhookDelivery.objects.filter(provider="github", delivery_id="abc").count() == 1
+
+
+def test_ping_unknown_events_and_other_branches_change_nothing(client, gh_source):
+    runs = PipelineRun.objects.count()
+    assert (
+        post_github(client, "ping", {"zen": "Keep it logically awesome."}, delivery="1").json()["status"]
+        == "pong"
+    )
+    assert post_github(client, "star", {"action": "created"}, delivery="2").json()["status"] == "ignored"
+    other = post_github(client, "workflow_run", workflow_run_event(branch="feature"), delivery="3")
+    assert other.json()["status"] == "ignored: not the default branch"
+    assert PipelineRun.objects.count() == runs
+
+
+def test_a_malformed_payload_gets_400_and_can_be_redelivered(client, gh_source):
+    event = workflow_run_event()
+    del event["workflow_run"]["created_at"]
+    assert post_github(client, "workflow_run", event, delivery="x").status_code == 400
+    assert (
+        post_github(client, "workflow_run", workflow_run_event(), delivery="x").json()["status"] == "updated"
+    )
+    response = client.post(
+        "/hooks/github",
+        b"{not json",
+        content_type="application/json",
+        headers={
+            "X-GitHub-Event": "ping",
+            "X-GitHub-Delivery": "y",
+            "X-Hub-Signature-256": sign(b"{not json"),
+        },
+    )
+    assert response.status_code == 400
+
+
+def test_a_push_to_the_default_branch_queues_a_targeted_sync(
+    client, gh_source, github, django_capture_on_commit_callbacks
+):
+    github.routes["/repos/ml-org/churn"] = p.gh_repo(102, "churn", branch="develop", topics=["ml", "pushed"])
+    push = {"ref": "refs/heads/develop", "repository": p.gh_repo(102, "churn", branch="develop")}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_github(client, "push", push)
+    assert response.json()["status"] == "queued"
+    run = SyncRun.objects.filter(source=gh_source).first()
+    assert run.trigger == SyncRun.Trigger.WEBHOOK and run.status == SyncRun.Status.SUCCESS
+    assert Repository.objects.get(name="churn").topics == ["ml", "pushed"]
+    ignored = post_github(client, "push", {**push, "ref": "refs/heads/feature"}, delivery="d-2")
+    assert ignored.json()["status"] == "ignored: not the default branch"
+
+
+def test_an_unknown_repository_queues_its_sync(client, gh_source, django_capture_on_commit_callbacks):
+    # The corpus payload as published: octo-org/octo-repo is not in the catalog.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_github(client, "workflow_run", p.corpus_json(p.GITHUB_WEBHOOK))
+    assert response.json()["status"] == "queued"
+    run = SyncRun.objects.filter(source=gh_source).first()
+    assert run.errors[0]["message"] == "repository octo-org/octo-repo not found"
+
+
+# GitLab
+
+
+@pytest.fixture
+def gl_repository(monkeypatch):
+    monkeypatch.setenv("PORTAL_TEST_GL_HOOK", SECRET)
+    source = Source.objects.create(
+        name="gl",
+        kind=Source.Kind.GITLAB,
+        config={"group": "gitlab-org", "webhook_secret_env": "PORTAL_TEST_GL_HOOK"},
+    )
+    return Repository.objects.create(
+        source=source,
+        external_id="1",
+        url="http://192.168.64.1:3005/gitlab-org/gitlab-test",
+        name="gitlab-test",
+        default_branch="master",
+    )
+
+
+def post_gitlab(
+    client, payload: dict, *, token: str = SECRET, key: str = "k-1", event: str = "Pipeline Hook"
+):
+    headers = {"X-Gitlab-Event": event, "Idempotency-Key": key}
+    if token:
+        headers["X-Gitlab-Token"] = token
+    return client.post("/hooks/gitlab", json.dumps(payload), content_type="application/json", headers=headers)
+
+
+def test_a_gitlab_pipeline_hook_writes_the_run(client, gl_repository):
+    response = post_gitlab(client, p.corpus_json(p.GITLAB_HOOK))
+    assert response.status_code == 200 and response.json()["status"] == "updated"
+    pipeline = Pipeline.objects.get(repository=gl_repository)
+    assert (pipeline.provider, pipeline.external_id) == ("gitlab-ci", ".gitlab-ci.yml")
+    run = pipeline.runs.get()
+    assert (run.external_id, run.status, run.conclusion, run.portal_status) == (
+        "31",
+        "success",
+        "",
+        "success",
+    )
+    # GitLab's hook timestamps are "2016-08-12 15:23:28 UTC", not ISO 8601.
+    assert run.created_at == datetime(2016, 8, 12, 15, 23, 28, tzinfo=UTC)
+    assert run.finished_at == datetime(2016, 8, 12, 15, 26, 29, tzinfo=UTC)
+    assert run.url == "http://192.168.64.1:3005/gitlab-org/gitlab-test/-/pipelines/31"
+    assert pipeline.latest_status == "success"
+
+
+def test_gitlab_token_bad_missing_and_replayed(client, gl_repository):
+    payload = p.corpus_json(p.GITLAB_HOOK)
+    assert post_gitlab(client, payload, token="wrong").status_code == 401
+    assert post_gitlab(client, payload, token="").status_code == 401
+    assert not Pipeline.objects.exists()
+    assert post_gitlab(client, payload, key="same").json()["status"] == "updated"
+    assert post_gitlab(client, payload, key="same").json()["status"] == "duplicate"
+
+
+def test_gitlab_unknown_event_is_ignored(client, gl_repository):
+    response = post_gitlab(client, {"object_kind": "note"}, event="Note Hook")
+    assert response.status_code == 200 and response.json()["status"] == "ignored"
+
+
+def test_get_is_not_allowed(client):
+    assert client.get("/hooks/github").status_code == 405
