@@ -1,10 +1,11 @@
 """Benchmark (d): the REST API's project list under load, from a second process.
 
 Loads gen_catalog.py's catalog (10,000 projects, 200 teams) into a fresh SQLite database through the file
-source, gives each project a repository and evaluates the rules (so the list has nested data and findings), makes a staff user and a service token, starts gunicorn with 2 workers on
-127.0.0.1 and runs wrk (10 connections, 20 s) against
-``GET /api/v1/projects/?limit=50`` (with its total count) and the same filtered by the manifest's median
-owner, sending the token. Prints requests per second, p99 latency and errors for each.
+source, gives each project a repository and evaluates the rules (so the list has nested data and findings),
+makes a staff user and a service token, starts gunicorn with 2 workers on 127.0.0.1 and runs wrk
+(10 connections, 20 s) against ``GET /api/v1/projects/?limit=50`` (with its total count) and the same
+filtered by the manifest's median owner, sending the token. Prints requests per second, p99 latency and
+errors for each.
 Needs wrk (``apt-get install -y wrk``; installed here when missing and running as root).
 Usage: python benchmarks/api_load.py [--duration SECONDS]
 """
@@ -70,9 +71,13 @@ def ensure_wrk() -> str:
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print("installing wrk...")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env=env, capture_output=True).returncode:
+        if subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"], env=env, capture_output=True
+        ).returncode:
             subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, check=True)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], env=env, capture_output=True, check=True)
+            subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "wrk"], env=env, capture_output=True, check=True
+            )
         return shutil.which("wrk") or sys.exit("wrk could not be installed")
     sys.exit("wrk is missing: apt-get install -y wrk")
 
@@ -123,7 +128,16 @@ def wait_ready(url: str, token: str, server: subprocess.Popen) -> None:
 def run_wrk(wrk: str, url: str, token: str, duration: int) -> dict:
     """wrk's figures for ``url``: requests/s, p99 in ms, non-2xx answers and socket errors."""
     out = subprocess.run(
-        [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "-H", f"Authorization: Bearer {token}", url],
+        [
+            wrk,
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{duration}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -136,7 +150,8 @@ def run_wrk(wrk: str, url: str, token: str, duration: int) -> dict:
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1]),
         "requests": int(re.search(r"(\d+) requests in", out)[1]),
         "p99_ms": float(p99[1]) * factor[p99[2]],
-        "errors": (int(non_2xx[1]) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
+        "errors": (int(non_2xx[1]) if non_2xx else 0)
+        + (sum(map(int, socket_errors.groups())) if socket_errors else 0),
     }
 
 
@@ -155,31 +170,37 @@ def main() -> None:
     owner = manifest["median_owner"]
     staff = get_user_model().objects.create_user("bench", is_staff=True)
     _, token = APIToken.objects.issue(staff, "benchmark", kind=APIToken.Kind.SERVICE)
+    open_findings = Finding.objects.filter(resolved_at=None).count()
     print(
-        f"catalog: {Project.objects.count()} projects, {Finding.objects.filter(resolved_at=None).count()} open "
-        f"findings; median owner {owner['ref']} ({owner['count']} projects)"
+        f"catalog: {Project.objects.count()} projects, {open_findings} open findings; "
+        f"median owner {owner['ref']} ({owner['count']} projects)"
     )
 
     port = free_port()
     base = f"http://127.0.0.1:{port}/api/v1/projects/?limit=50"
-    urls = [("projects, first page of 50", base), ("projects of the median owner", f"{base}&owner={owner['ref']}")]
+    urls = [
+        ("projects, first page of 50", base),
+        ("projects of the median owner", f"{base}&owner={owner['ref']}"),
+    ]
     server = start_gunicorn(port)
     try:
         wait_ready(base, token, server)
-        for label, url in urls:
+        for _, url in urls:
             page = get(url, token)
             expected = owner["count"] if "owner=" in url else manifest["components"]
-            assert page["count"] == expected and len(page["results"]) == min(50, expected), (url, page["count"])
+            assert page["count"] == expected, f"{url}: {page['count']} projects, expected {expected}"
+            assert len(page["results"]) == min(50, expected), url
             for _ in range(10 * WORKERS):  # every worker loads its code and opens its connection
                 get(url, token)
         print(f"gunicorn {WORKERS} workers, wrk {CONNECTIONS} connections, {args.duration} s per URL")
-        print(f"{'GET /api/v1/projects/...':34} {'count':>6} {'req/s':>8} {'p99 ms':>8} {'errors':>7} {'requests':>9}")
+        header = f"{'count':>6} {'req/s':>8} {'p99 ms':>8} {'errors':>7} {'requests':>9}"
+        print(f"{'GET /api/v1/projects/?limit=50':34} {header}")
         for label, url in urls:
             count = get(url, token)["count"]
             figures = run_wrk(wrk, url, token, args.duration)
             print(
-                f"{label:34} {count:6d} {figures['rps']:8.0f} {figures['p99_ms']:8.1f} {figures['errors']:7d} "
-                f"{figures['requests']:9d}"
+                f"{label:34} {count:6d} {figures['rps']:8.0f} {figures['p99_ms']:8.1f} "
+                f"{figures['errors']:7d} {figures['requests']:9d}"
             )
     finally:
         os.killpg(server.pid, signal.SIGTERM)

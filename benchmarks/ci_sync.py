@@ -78,7 +78,13 @@ class StandIn:
         self.now = datetime.now(UTC).replace(microsecond=0)
         template = json.loads(RUN_EXAMPLE.read_text())["value"]["workflow_runs"][0]
         template.update({field: f"@{field}@" for field in RUN_FIELDS})
-        self.run_template = json.dumps(template)
+        # Literal text and field names, alternating: a run is their join with its values.
+        self.run_parts = re.split(r'"@(\w+)@"', json.dumps(template))
+        self.etags: dict[str, tuple[str, dict]] = {}  # the stand-in's answers never change
+
+    def etag(self, path: str, query: dict[str, str]) -> tuple[str, dict] | None:
+        """The ETag and headers of an answer given before (so a 304 costs no building), or None."""
+        return self.etags.get(f"{path}?{query.get('page', '1')}")
 
     def answer(self, path: str, query: dict[str, str]) -> tuple[bytes, str, dict] | None:
         built = self.build(path, query)
@@ -86,7 +92,9 @@ class StandIn:
             return None
         body, headers = built
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return data, f'"{hashlib.sha1(data).hexdigest()}"', headers
+        etag = f'"{hashlib.sha1(data).hexdigest()}"'
+        self.etags[f"{path}?{query.get('page', '1')}"] = (etag, headers)
+        return data, etag, headers
 
     def build(self, path: str, query: dict[str, str]):
         if path == f"/orgs/{ORG}/repos":
@@ -149,10 +157,8 @@ class StandIn:
             "run_started_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "updated_at": (created + timedelta(minutes=8)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        text = self.run_template
-        for field, value in values.items():
-            text = text.replace(f'"@{field}@"', json.dumps(value))
-        return text
+        parts = self.run_parts
+        return "".join(part if i % 2 == 0 else json.dumps(values[part]) for i, part in enumerate(parts))
 
 
 def serve(port_out, counts, repos: int, runs: int, delay: float) -> None:
@@ -166,18 +172,19 @@ def serve(port_out, counts, repos: int, runs: int, delay: float) -> None:
             time.sleep(delay)
             parts = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            answer = stand_in.answer(parts.path, query)
             with counts.get_lock():
                 counts[0] += 1
+            known = stand_in.etag(parts.path, query)
+            if known and self.headers.get("If-None-Match") == known[0]:
+                with counts.get_lock():
+                    counts[1] += 1
+                self.reply(304, b"", {"ETag": known[0], **known[1]})
+                return
+            answer = stand_in.answer(parts.path, query)
             if answer is None:
                 self.reply(404, b'{"message": "Not Found"}', {})
                 return
             data, etag, headers = answer
-            if self.headers.get("If-None-Match") == etag:
-                with counts.get_lock():
-                    counts[1] += 1
-                self.reply(304, b"", {"ETag": etag, **headers})
-                return
             self.reply(200, data, {"ETag": etag, "Content-Type": "application/json", **headers})
 
         def reply(self, status: int, data: bytes, headers: dict) -> None:

@@ -1,9 +1,12 @@
 """The Django admin for every catalog model."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 
 from catalog import models
+from catalog.notifications import admin as notification_admin  # noqa: F401  (registers its models)
 from catalog.rules import RULES
 
 
@@ -136,22 +139,20 @@ class RuleConfigForm(forms.ModelForm):
         model = models.RuleConfig
         fields = ["code", "enabled", "severity", "params"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["params"].help_text = "Overrides of a rule's parameters, as JSON. " + "; ".join(
+            f"{code}: {json.dumps(rule.defaults)}" for code, rule in sorted(RULES.items()) if rule.defaults
+        )
+
     def clean(self):
         data = super().clean()
         rule = RULES.get(data.get("code"))
-        params = data.get("params") or {}
         if rule is not None:
-            if not isinstance(params, dict):
-                raise forms.ValidationError({"params": 'must be a JSON object such as {"days": 90}'})
-            unknown = set(params) - set(rule.defaults)
-            if unknown:
-                known = ", ".join(sorted(rule.defaults)) or "none"
-                raise forms.ValidationError(
-                    {"params": f"unknown for {rule.code}: {', '.join(sorted(unknown))} (known: {known})"}
-                )
-            for key, default in rule.defaults.items():
-                if key in params and not isinstance(params[key], type(default)):
-                    raise forms.ValidationError({"params": f"{key} must be a {type(default).__name__}"})
+            try:
+                rule.check_params(data.get("params") or {})
+            except ValueError as exc:
+                raise forms.ValidationError({"params": str(exc)}) from None
         return data
 
 
@@ -159,3 +160,64 @@ class RuleConfigForm(forms.ModelForm):
 class RuleConfigAdmin(admin.ModelAdmin):
     form = RuleConfigForm
     list_display = ["code", "enabled", "severity", "params"]
+
+
+@admin.register(models.RegisteredModel)
+class RegisteredModelAdmin(admin.ModelAdmin):
+    """Read-only: registered models come from their registry's sync (edit them there)."""
+
+    list_display = [
+        "name",
+        "source",
+        "project",
+        "link_method",
+        "production_version",
+        "last_updated_at",
+        "gone_at",
+    ]
+    list_filter = [
+        "source",
+        "link_method",
+        ("project", admin.EmptyFieldListFilter),
+        ("gone_at", admin.EmptyFieldListFilter),
+    ]
+    list_select_related = ["source", "project", "production_version__registered_model"]
+    search_fields = ["name", "description"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.Pipeline)
+class PipelineAdmin(admin.ModelAdmin):
+    """Read-only: pipelines come from their GitHub or GitLab source's sync and webhooks."""
+
+    list_display = ["name", "repository", "provider", "state", "latest_status", "failing_since", "gone_at"]
+    list_filter = ["provider", "latest_status", "state", ("gone_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["repository"]
+    search_fields = ["name", "file_path", "repository__name", "template_project", "template_file"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.PipelineRun)
+class PipelineRunAdmin(admin.ModelAdmin):
+    """Read-only: runs come from the sync and webhooks."""
+
+    list_display = ["pipeline", "run_number", "status", "conclusion", "portal_status", "branch", "created_at"]
+    list_filter = ["portal_status", "pipeline__provider"]
+    list_select_related = ["pipeline"]
+    raw_id_fields = ["pipeline"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -7,3 +7,4 @@ class CatalogConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog import signals  # noqa: F401  (connects the receivers)
+        from catalog.notifications import signals as notification_signals  # noqa: F401

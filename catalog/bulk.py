@@ -35,3 +35,39 @@ def bulk_update(model: type[models.Model], objs: Sequence[models.Model], fields:
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     return len(params)
+
+
+def bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> int:
+    """Insert the unsaved ``objs`` through one ``executemany``; return how many rows were sent.
+
+    For rows whose primary keys are not needed afterwards (they stay unset): faster than ``bulk_create``,
+    which compiles SQL per batch. Values are prepared by each field as ``save()`` would (``pre_save`` with
+    ``add=True``, so ``auto_now`` fields are stamped; ``get_db_prep_save`` for all but plain values).
+    """
+    if not objs:
+        return 0
+    using = router.db_for_write(model)
+    connection = connections[using]
+    meta = model._meta
+    columns = [field for field in meta.concrete_fields if field is not meta.auto_field]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(field.column) for field in columns)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+    plain = [not isinstance(field, models.JSONField) for field in columns]
+
+    def prepared(field: models.Field, is_plain: bool, value):
+        # None, str, int and bool reach the driver as they are (the field's preparation is the identity).
+        if value is None or (is_plain and type(value) in (str, int, bool)):
+            return value
+        return field.get_db_prep_save(value, connection)
+
+    params = [
+        [
+            prepared(field, is_plain, field.pre_save(obj, True))
+            for field, is_plain in zip(columns, plain, strict=True)
+        ]
+        for obj in objs
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+    return len(params)

@@ -12,8 +12,25 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from catalog.descriptors.backstage import parse_ref
-from catalog.models import Finding, Lifecycle, Person, Project, Repository, Severity, Source, SyncRun, Team
+from catalog.models import (
+    Finding,
+    Lifecycle,
+    ModelVersion,
+    Person,
+    Pipeline,
+    PipelineRun,
+    PortalStatus,
+    Project,
+    RegisteredModel,
+    Repository,
+    Severity,
+    Source,
+    SyncRun,
+    Team,
+)
 from catalog.rules import RULES
+
+PIPELINE_CHOICES = [("failing", "CI failing"), ("passing", "CI passing"), ("none", "No CI")]
 
 
 def _distinct_values(model, field: str, known: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -122,6 +139,9 @@ class ProjectFilterSet(django_filters.FilterSet):
         choices=lifecycle_choices, label="Lifecycle", empty_label="Any lifecycle"
     )
     type = django_filters.ChoiceFilter(choices=project_type_choices, label="Type", empty_label="Any type")
+    pipeline = django_filters.ChoiceFilter(
+        choices=PIPELINE_CHOICES, method="filter_pipeline", label="CI", empty_label="Any CI"
+    )
     # For the API (not shown on the pages): the declared owner by reference, the name, orphaned or not.
     owner = OwnerRefFilter(field_name="owner_ref", label="Owner reference")
     name = django_filters.CharFilter(lookup_expr="iexact", label="Name")
@@ -129,12 +149,36 @@ class ProjectFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Project
-        fields = ["q", "team", "rule", "severity", "lifecycle", "type", "owner", "name", "orphaned"]
+        fields = [
+            "q",
+            "team",
+            "rule",
+            "severity",
+            "lifecycle",
+            "type",
+            "pipeline",
+            "owner",
+            "name",
+            "orphaned",
+        ]
 
     def filter_q(self, queryset, name, value):
         return search_entities(queryset, value)
 
-    def filter_noop(self, queryset, name, value):
+    def filter_pipeline(self, queryset, name, value: str):
+        """``failing``: a live pipeline's default branch is red; ``passing``: live pipelines, none red;
+        ``none``: no live (active, not gone) pipeline."""
+        live = Pipeline.objects.filter(
+            repository=OuterRef("repository"), gone_at__isnull=True, state="active"
+        )
+        failing = Exists(live.filter(latest_status=PortalStatus.FAILURE))
+        if value == "failing":
+            return queryset.filter(failing)
+        if value == "passing":
+            return queryset.filter(Exists(live)).exclude(failing)
+        return queryset.exclude(Exists(live))
+
+    def filter_noop(self, queryset, name, value: str):
         # Applied together in filter_queryset: both must hold for the same finding.
         return queryset
 
@@ -161,7 +205,8 @@ class ProjectFilterSet(django_filters.FilterSet):
     def filters_projects(self) -> bool:
         """True when a filter on the project itself (text, team, lifecycle, type) is set."""
         data = self._data()
-        return any(data.get(name) for name in ("q", "team", "lifecycle", "type", "owner", "name", "orphaned"))
+        names = ("q", "team", "lifecycle", "type", "pipeline", "owner", "name", "orphaned")
+        return any(data.get(name) for name in names)
 
     def filter_projects(self, queryset: QuerySet) -> QuerySet:
         """``queryset`` narrowed by the filters on the project itself only; none when the form is invalid."""
@@ -302,3 +347,114 @@ class FindingFilterSet(django_filters.FilterSet):
     def filter_snoozed(self, queryset, name, value):
         snoozed = Q(snoozed_until__gt=timezone.now())
         return queryset.filter(snoozed) if value else queryset.exclude(snoozed)
+
+
+class RegisteredModelFilterSet(django_filters.FilterSet):
+    """Registered models by text (name, description), source, project, owner team, linked or orphan,
+    with or without a production version, and still in their registry or gone."""
+
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    source = django_filters.ModelChoiceFilter(
+        queryset=Source.objects.filter(registered_models__isnull=False).distinct().order_by("name"),
+        to_field_name="name",
+        label="Source",
+        empty_label="Any source",
+    )
+    project = EntityRefFilter(
+        queryset=Project.objects.order_by("name"), label="Project", empty_label="Any project"
+    )
+    team = EntityRefFilter(
+        field_name="project__owner_team",
+        queryset=Team.objects.order_by("name"),
+        label="Team",
+        empty_label="Any team",
+    )
+    linked = django_filters.BooleanFilter(
+        field_name="project",
+        lookup_expr="isnull",
+        exclude=True,
+        label="Linked to a project",
+        widget=AnyYesNoWidget,
+    )
+    in_production = django_filters.BooleanFilter(
+        field_name="production_version",
+        lookup_expr="isnull",
+        exclude=True,
+        label="In production",
+        widget=AnyYesNoWidget,
+    )
+    gone = django_filters.BooleanFilter(
+        field_name="gone_at", lookup_expr="isnull", exclude=True, label="Gone", widget=AnyYesNoWidget
+    )
+
+    class Meta:
+        model = RegisteredModel
+        fields = ["q", "source", "project", "team", "linked", "in_production", "gone"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        return (
+            queryset.filter(Q(name__icontains=value) | Q(description__icontains=value)) if value else queryset
+        )
+
+
+class PipelineFilterSet(django_filters.FilterSet):
+    """CI pipelines by text (name, file), provider, repository, project, latest status, failing and gone."""
+
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    provider = django_filters.ChoiceFilter(choices=Pipeline.Provider.choices, label="Provider")
+    repository = django_filters.ModelChoiceFilter(queryset=Repository.objects.all(), label="Repository")
+    project = EntityRefFilter(
+        field_name="repository__projects", queryset=Project.objects.order_by("name"), label="Project"
+    )
+    latest_status = django_filters.ChoiceFilter(choices=PortalStatus.choices, label="Latest status")
+    failing = django_filters.BooleanFilter(
+        field_name="failing_since", lookup_expr="isnull", exclude=True, label="Failing", widget=AnyYesNoWidget
+    )
+    gone = django_filters.BooleanFilter(
+        field_name="gone_at", lookup_expr="isnull", exclude=True, label="Gone", widget=AnyYesNoWidget
+    )
+
+    class Meta:
+        model = Pipeline
+        fields = ["q", "provider", "repository", "project", "latest_status", "failing", "gone"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(file_path__icontains=value))
+
+
+class PipelineRunFilterSet(django_filters.FilterSet):
+    """Pipeline runs by pipeline, portal status and branch."""
+
+    pipeline = django_filters.ModelChoiceFilter(queryset=Pipeline.objects.all(), label="Pipeline")
+    portal_status = django_filters.ChoiceFilter(choices=PortalStatus.choices, label="Status")
+    branch = django_filters.CharFilter(label="Branch")
+
+    class Meta:
+        model = PipelineRun
+        fields = ["pipeline", "portal_status", "branch"]
+
+
+class ModelVersionFilterSet(django_filters.FilterSet):
+    """Model versions by registered model, status, legacy stage, alias and gone."""
+
+    registered_model = django_filters.ModelChoiceFilter(
+        queryset=RegisteredModel.objects.all(), label="Registered model"
+    )
+    status = django_filters.CharFilter(label="Status")
+    stage = django_filters.CharFilter(lookup_expr="iexact", label="Stage")
+    alias = django_filters.CharFilter(method="filter_alias", label="Alias")
+    gone = django_filters.BooleanFilter(
+        field_name="gone_at", lookup_expr="isnull", exclude=True, label="Gone", widget=AnyYesNoWidget
+    )
+
+    class Meta:
+        model = ModelVersion
+        fields = ["registered_model", "status", "stage", "alias", "gone"]
+
+    def filter_alias(self, queryset, name, value):
+        # ``aliases`` is a JSON list of strings: match the quoted alias in its text (SQLite and PostgreSQL).
+        return queryset.filter(aliases__icontains=f'"{value.strip()}"') if value.strip() else queryset

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 
 from catalog import sync_registry
-from catalog.bulk import bulk_update
+from catalog.bulk import bulk_insert, bulk_update
 from catalog.connectors import accepts, get_connector
 from catalog.connectors.http import RateLimited
 from catalog.connectors.records import DescriptorFile as DescriptorRecord
@@ -34,6 +35,8 @@ from catalog.connectors.records import Entity, RepositoryRecord, SourceSnapshot
 from catalog.descriptors.backstage import parse_ref
 from catalog.http_cache import SourceHttpCache
 from catalog.models import DescriptorFile, Person, Project, Repository, Source, SyncRun, System, Team
+from catalog.source_urls import check_source_config
+from portal.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ KIND_MODELS: dict[str, type[models.Model]] = {
     "component": Project,
 }
 BATCH_SIZE = 500
+MAX_CHANGES_LISTED = 200
 
 
 class SyncAlreadyRunning(Exception):
@@ -61,10 +65,20 @@ class Tally:
     failed: int = 0
     orphaned: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+    # What changed: {action: {kind of item: [names]}}, actions "created", "updated" and "orphaned",
+    # at most MAX_CHANGES_LISTED names per action and kind.
+    changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def fail(self, item: str, message: str) -> None:
         self.failed += 1
         self.errors.append({"item": item, "message": message})
+
+    def note(self, action: str, kind: str, item: str) -> None:
+        """Count ``item`` of ``kind`` (e.g. "project", "default/fraud-model") as created/updated/orphaned."""
+        setattr(self, action, getattr(self, action) + 1)
+        listed = self.changes.setdefault(action, {}).setdefault(kind, [])
+        if len(listed) < MAX_CHANGES_LISTED:
+            listed.append(item)
 
 
 def sync_source(
@@ -80,8 +94,15 @@ def sync_source(
     time the API named, for the caller to retry then.
     """
     run = start_run(source, trigger=trigger)
+    with log_context(sync_run_id=run.pk, source=source.name):
+        return _read_and_write(source, run, only)
+
+
+def _read_and_write(source: Source, run: SyncRun, only: tuple[str, ...]) -> SyncRun:
+    """``sync_source`` once ``run`` is claimed: its log lines carry the run's id."""
     cache = None
     try:
+        check_source_config(source.kind, source.config)  # also for sources saved before the policy
         workdir = Path(settings.PORTAL["GIT_CACHE_DIR"]) / f"source-{source.pk}"
         connector = get_connector(source.kind)
         options: dict[str, Any] = {"only": tuple(only)} if only else {}
@@ -146,6 +167,7 @@ def finish_run(run: SyncRun, tally: Tally, *, status: str | None = None) -> Sync
     run.finished_at = _now()
     run.created, run.updated, run.unchanged = tally.created, tally.updated, tally.unchanged
     run.failed, run.orphaned, run.errors = tally.failed, tally.orphaned, tally.errors
+    run.changes = tally.changes
     run.save()
     return run
 
@@ -177,6 +199,8 @@ class _SnapshotWriter:
         self.touched: dict[type, set[int]] = defaultdict(set)
         self.repos_with_component: set[int] = set()
         self.descriptor_state: dict[int, str] = {}  # repository pk -> "valid" or "broken" (no entry: none)
+        self.rejected_files: dict[int, DescriptorFile] = {}  # files that got errors from the entity step
+        self.repos_unread: dict[int, Repository] = {}  # repositories that failed to read this time
 
     def write(self, snapshot: SourceSnapshot) -> None:
         for message in snapshot.errors:
@@ -218,6 +242,7 @@ class _SnapshotWriter:
                     Repository.objects.filter(pk=repo.pk).update(
                         last_error=record.error, last_error_at=self.now
                     )
+                self.repos_unread[repo.pk] = repo
                 continue
             desired[record.external_id] = _repository_values(record)
         stored = _upsert(
@@ -299,37 +324,55 @@ class _SnapshotWriter:
     # Entities
 
     def write_entities(self, files: list[tuple[DescriptorFile, DescriptorRecord]]) -> None:
-        by_kind: dict[str, list[tuple[Entity, DescriptorFile]]] = defaultdict(list)
-        declared_at: dict[tuple[str, tuple[str, str]], str] = {}
+        """Upsert the entities of the kinds the catalog stores; reject the ones declared twice.
+
+        When two files declare one entity, the file that declared it before keeps it (else the first
+        file read); the other gets an error on its file, so an ``invalid-descriptor`` finding shows it.
+        """
+        declarations: dict[tuple[str, tuple[str, str]], list[tuple[Entity, DescriptorFile]]] = defaultdict(
+            list
+        )
         for file_obj, record in files:
             for entity in record.entities:
                 kind = entity.kind.lower()
-                if kind not in KIND_MODELS:
-                    continue
-                key = (kind, _key(entity.namespace, entity.name))
-                where = _where(file_obj)
-                if key in declared_at:
-                    self.tally.fail(
-                        f"{where}#{entity.document}",
-                        f"{entity.ref} is already declared in {declared_at[key]}",
-                    )
-                    continue
-                declared_at[key] = where
-                by_kind[kind].append((entity, file_obj))
+                if kind in KIND_MODELS:
+                    declarations[(kind, _key(entity.namespace, entity.name))].append((entity, file_obj))
+        by_kind: dict[str, list[tuple[Entity, DescriptorFile]]] = defaultdict(list)
+        for (kind, key), declared in declarations.items():
+            if len(declared) > 1:
+                holder = _existing_entities(KIND_MODELS[kind], {key}).get(key)
+                declared.sort(key=lambda d: not (holder and holder.descriptor_id == d[1].pk))
+            by_kind[kind].append(declared[0])
+            for entity, file_obj in declared[1:]:
+                self.reject(entity, file_obj, f"{entity.ref} is already declared in {_where(declared[0][1])}")
         # Teams and people first: the others refer to them.
         for kind in ("group", "user", "system", "component"):
             self.write_kind(KIND_MODELS[kind], by_kind.get(kind, []))
+        bulk_update(DescriptorFile, list(self.rejected_files.values()), ["errors"])
+
+    def reject(
+        self, entity: Entity, file_obj: DescriptorFile, message: str, field: str | None = None
+    ) -> None:
+        """Leave ``entity`` out, with ``message`` as an error of its run and of its descriptor file."""
+        self.tally.fail(f"{_where(file_obj)}#{entity.document}", message)
+        file_obj.errors = [
+            *file_obj.errors,
+            {"path": file_obj.path, "document": entity.document, "field": field, "message": message},
+        ]
+        self.rejected_files[file_obj.pk] = file_obj
+        if file_obj.repository_id:
+            self.descriptor_state[file_obj.repository_id] = "broken"
 
     def write_kind(self, model: type[models.Model], entities: list[tuple[Entity, DescriptorFile]]) -> None:
         keys = {_key(e.namespace, e.name) for e, _ in entities}
-        existing = _existing_entities(model, self.source, keys)
+        existing = _existing_entities(model, keys)
         desired: dict[tuple[str, str], dict[str, Any]] = {}
         for entity, file_obj in entities:
             key = _key(entity.namespace, entity.name)
             try:
                 values = _entity_values(entity, file_obj)
             except ValueError as exc:
-                self.tally.fail(f"{_where(file_obj)}#{entity.document}", str(exc))
+                self.reject(entity, file_obj, str(exc))
                 continue
             current = existing.get(key)
             if (
@@ -337,10 +380,11 @@ class _SnapshotWriter:
                 and current.source_id not in (None, self.source.pk)
                 and not current.orphaned_at
             ):
-                self.tally.fail(
-                    f"{_where(file_obj)}#{entity.document}",
-                    f"{entity.ref} is already declared by source {current.source.name}"
-                    + (f" in {current.descriptor.path}" if current.descriptor else ""),
+                where = f" in {current.descriptor.path}" if current.descriptor else ""
+                self.reject(
+                    entity,
+                    file_obj,
+                    f"{entity.ref} is already declared by source {current.source.name}{where}",
                 )
                 continue
             desired[key] = values
@@ -404,13 +448,15 @@ class _SnapshotWriter:
         """Give a project named after it to each repository read that declares none.
 
         A repository whose valid descriptors declare only other kinds (an organisation's groups and
-        users, say) is not a project; one whose descriptor is broken is, so that its error shows.
+        users, say) is not a project; one whose descriptor is broken is, so that its error shows, and so is
+        one that could not be read and has no project yet.
         """
         repos = [
             r
             for r in self.repos_read.values()
             if r.pk not in self.repos_with_component and self.descriptor_state.get(r.pk, "none") != "valid"
         ]
+        repos += list(self.repos_unread.values())
         if not repos:
             return
         linked, existing = set(), {}
@@ -419,7 +465,10 @@ class _SnapshotWriter:
                 existing[project.repository_id] = project
             else:
                 linked.add(project.repository_id)
-        wanted = [r for r in repos if r.pk not in linked]
+        # A repository already named like a valid project name gets that name before one made from it.
+        wanted = sorted(
+            (r for r in repos if r.pk not in linked), key=lambda r: _project_name(r.name) != r.name
+        )
         taken = _taken_names(Project, [_project_name(r.name) for r in wanted])
         by_key: dict[tuple[str, str], Project] = {}
         desired: dict[tuple[str, str], dict[str, Any]] = {}
@@ -449,13 +498,15 @@ class _SnapshotWriter:
     def orphan_missing(self) -> None:
         """Orphan what this source declared before and, as far as this run can tell, no longer does."""
         for model in KIND_MODELS.values():
-            fields = ["pk", "descriptor_id", "descriptor_document"]
+            fields = ["pk", "namespace", "name", "descriptor_id", "descriptor_document"]
             fields += ["repository_id"] if model is Project else []
             rows = model.objects.filter(source=self.source, orphaned_at__isnull=True).only(*fields)
-            orphans = [row.pk for row in rows if row.pk not in self.touched[model] and self._is_gone(row)]
+            orphans = [row for row in rows if row.pk not in self.touched[model] and self._is_gone(row)]
             for start in range(0, len(orphans), BATCH_SIZE):
                 batch = orphans[start : start + BATCH_SIZE]
-                self.tally.orphaned += model.objects.filter(pk__in=batch).update(orphaned_at=self.now)
+                model.objects.filter(pk__in=[row.pk for row in batch]).update(orphaned_at=self.now)
+            for row in orphans:
+                self.tally.note("orphaned", str(model._meta.verbose_name), f"{row.namespace}/{row.name}")
 
     def _is_gone(self, row) -> bool:
         if row.descriptor_id is None:  # a project found in a repository, or its descriptor was deleted
@@ -655,7 +706,7 @@ def _where(file_obj: DescriptorFile) -> str:
     return f"{repo.name}/{file_obj.path}" if repo else file_obj.path
 
 
-def _existing_entities(model, source: Source, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+def _existing_entities(model, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     """Rows of ``model`` with one of ``keys`` (any source), keyed case-insensitively."""
     by_namespace: dict[str, list[str]] = defaultdict(list)
     for namespace, name in keys:
@@ -687,37 +738,56 @@ _NAME_JUNK = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def _project_name(repository_name: str) -> str:
-    """A valid Backstage entity name made from a repository name (at most 63 characters)."""
-    name = _NAME_JUNK.sub("-", repository_name).strip("-_.")[:63].strip("-_.")
+    """A valid Backstage entity name made from a repository name (ASCII, at most 63 characters).
+
+    Accents are dropped (``modèle`` -> ``modele``), other characters become ``-``; a name with no ASCII
+    letter or digit left (``模型``) becomes ``repository`` (a clash then adds a suffix).
+    """
+    ascii_name = unicodedata.normalize("NFKD", repository_name).encode("ascii", "ignore").decode()
+    name = _NAME_JUNK.sub("-", ascii_name).strip("-_.")[:63].strip("-_.")
     return name or "repository"
 
 
 def _upsert(
-    model, existing: dict, desired: dict, tally: Tally, now: datetime, *, new=None, bookkeeping=None
+    model,
+    existing: dict,
+    desired: dict,
+    tally: Tally,
+    now: datetime,
+    *,
+    new=None,
+    bookkeeping=None,
+    returning: bool = True,
 ) -> dict:
     """Create or update ``model`` rows so that each key's row has the desired values; return rows by key.
 
     ``existing`` maps keys to current rows, ``desired`` keys to field values (attnames). ``new`` adds
     values to created rows only; ``bookkeeping`` values are written every time but do not count as a
-    change. Counts go to ``tally``; a row whose values are too long for its column fails alone.
+    change. Counts go to ``tally``; a row whose values are too long for its column fails alone. With
+    ``returning=False`` created rows are inserted faster but keep no primary key (for rows nothing
+    refers to, such as pipeline runs).
     """
     limits = {f.attname: f.max_length for f in model._meta.concrete_fields if getattr(f, "max_length", None)}
+    kind = str(model._meta.verbose_name)
     to_create, to_update, fields = [], [], set(bookkeeping or ())
     stored = {}
     for key, values in desired.items():
+        label = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
         too_long = [
             name
             for name, value in values.items()
             if isinstance(value, str) and name in limits and len(value) > limits[name]
         ]
         if too_long:
-            tally.fail("/".join(key), f"{', '.join(too_long)}: longer than {limits[too_long[0]]} characters")
+            tally.fail(
+                f"{kind} {label}", f"{', '.join(too_long)}: longer than {limits[too_long[0]]} characters"
+            )
             continue
         obj = existing.get(key)
         if obj is None:
             obj = model(**(new or {}), **values, **(bookkeeping or {}))
             to_create.append(obj)
-            tally.created += 1
+            tally.note("created", kind, label)
         else:
             changed = [name for name, value in values.items() if getattr(obj, name) != value]
             for name in changed:
@@ -726,7 +796,7 @@ def _upsert(
                 setattr(obj, name, value)
             if changed:
                 fields.update(changed)
-                tally.updated += 1
+                tally.note("updated", kind, label)
                 if hasattr(obj, "updated_at"):
                     obj.updated_at = now
                     fields.add("updated_at")
@@ -735,6 +805,9 @@ def _upsert(
             if changed or bookkeeping:
                 to_update.append(obj)
         stored[key] = obj
-    model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    if returning:
+        model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    else:
+        bulk_insert(model, to_create)
     bulk_update(model, to_update, sorted(fields))
     return stored

@@ -135,7 +135,7 @@ def _write_runs(
         for pipeline, records in runs.items()
         for run in records
     }
-    sync._upsert(PipelineRun, existing, desired, tally, now)
+    sync._upsert(PipelineRun, existing, desired, tally, now, returning=False)
     _trim_history(pks)
     refresh_latest(pks)
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from catalog.models import Project, Source, SyncRun, Team
+from catalog.models import Project, RegisteredModel, Source, SyncRun, Team
 
 
 def entity_url(entity) -> str:
@@ -168,3 +168,56 @@ class SourceTable(tables.Table):
             value,
             value,
         )
+
+
+def version_labels_html(version) -> str:
+    """A model version as ``v3`` with its aliases (``@champion``) and stage as tags."""
+    labels = format_html("".join(' <span class="tag">{}</span>' for _ in version.labels), *version.labels)
+    return format_html("v{}{}", version.version, labels)
+
+
+class RegisteredModelTable(tables.Table):
+    name = tables.Column(linkify=True)
+    source = tables.Column(order_by=("source__name",))
+    project = tables.Column(
+        linkify=lambda record: entity_url(record.project),
+        order_by=("project__name",),
+        default=mark_safe('<span class="tag tag-warn">no project</span>'),
+    )
+    production_version = tables.Column(
+        verbose_name="In production",
+        order_by=("production_version__number",),
+        default=mark_safe('<span class="muted">none</span>'),
+    )
+    production_registered = tables.DateTimeColumn(
+        accessor="production_version__registered_at", verbose_name="Registered", format="Y-m-d"
+    )
+    versions_count = CountColumn(verbose_name="Versions")
+    open_findings_count = CountColumn(verbose_name="Open findings")
+    last_updated_at = tables.DateTimeColumn(verbose_name="Last updated", format="Y-m-d")
+
+    class Meta:
+        model = RegisteredModel
+        fields = (
+            "name",
+            "source",
+            "project",
+            "production_version",
+            "production_registered",
+            "versions_count",
+            "open_findings_count",
+            "last_updated_at",
+        )
+        empty_text = "No registered models match."
+        attrs = {"class": "table", "id": "model-table"}
+
+    def render_name(self, value, record):
+        if record.gone_at:
+            return format_html('{} <span class="tag tag-muted">gone</span>', value)
+        return value
+
+    def render_project(self, value, record):
+        return str(value)
+
+    def render_production_version(self, value):
+        return version_labels_html(value)

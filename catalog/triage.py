@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from catalog.models import Finding
+from catalog.models.triage import TriageEvent, record
 from catalog.permissions import can_triage_finding
 
 MAX_SNOOZE = timedelta(days=365)
@@ -17,27 +18,41 @@ def _check(finding: Finding, by) -> None:
     if not can_triage_finding(by, finding):
         raise PermissionDenied(f"only the owners of {finding.subject} or staff can triage its findings")
     if finding.resolved_at is not None:
-        raise ValidationError(f"finding {finding.pk} was resolved at {finding.resolved_at:%Y-%m-%d %H:%M} UTC")
+        raise ValidationError(
+            f"finding {finding.pk} was resolved at {finding.resolved_at:%Y-%m-%d %H:%M} UTC"
+        )
 
 
-def acknowledge(finding: Finding, *, by, acknowledged: bool = True, now: datetime | None = None) -> Finding:
+def acknowledge(
+    finding: Finding, *, by, acknowledged: bool = True, now: datetime | None = None, via: str = ""
+) -> Finding:
     """Mark ``finding`` acknowledged by the user ``by`` (or clear it with ``acknowledged=False``).
 
     Raises PermissionDenied when ``by`` may not change the finding's subject, ValidationError when it is
-    resolved.
+    resolved. Recorded as a TriageEvent done ``via`` (``portal``, ``api``, ``slack``).
     """
     _check(finding, by)
     finding.acknowledged_at = (now or timezone.now()) if acknowledged else None
     finding.acknowledged_by = by if acknowledged else None
     finding.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    action = TriageEvent.Action.ACKNOWLEDGE if acknowledged else TriageEvent.Action.UNACKNOWLEDGE
+    record(action, user=by, finding=finding, via=via)
     return finding
 
 
-def snooze(finding: Finding, *, by, until: datetime | None, reason: str = "", now: datetime | None = None):
+def snooze(
+    finding: Finding,
+    *,
+    by,
+    until: datetime | None,
+    reason: str = "",
+    now: datetime | None = None,
+    via: str = "",
+):
     """Snooze ``finding`` until ``until`` (aware) with a reason, or end the snooze with ``until=None``.
 
     Raises ValidationError on field ``until`` when it is not in the future or more than a year ahead,
-    PermissionDenied and ValidationError as ``acknowledge`` does.
+    PermissionDenied and ValidationError as ``acknowledge`` does; recorded likewise.
     """
     _check(finding, by)
     now = now or timezone.now()
@@ -48,4 +63,9 @@ def snooze(finding: Finding, *, by, until: datetime | None, reason: str = "", no
     finding.snoozed_until = until
     finding.snooze_reason = reason if until is not None else ""
     finding.save(update_fields=["snoozed_until", "snooze_reason"])
+    if until is not None:
+        detail = {"until": until.isoformat(), "reason": reason}
+        record(TriageEvent.Action.SNOOZE, user=by, finding=finding, via=via, **detail)
+    else:
+        record(TriageEvent.Action.UNSNOOZE, user=by, finding=finding, via=via)
     return finding

@@ -6,11 +6,14 @@ shareable. Every page is readable when signed in, or by anyone when ``PORTAL["AN
 Querysets select and annotate what the templates show: a page's query count does not grow with its rows.
 """
 
+from datetime import UTC, date, datetime, time
+
 from django.conf import settings
 from django.contrib.auth.mixins import AccessMixin
 from django.db.models import (
     Count,
     Exists,
+    F,
     IntegerField,
     Max,
     Min,
@@ -30,6 +33,7 @@ from django_tables2 import SingleTableMixin
 
 from catalog.filtersets import (
     ProjectFilterSet,
+    RegisteredModelFilterSet,
     SourceFilterSet,
     SyncRunFilterSet,
     TeamFilterSet,
@@ -38,7 +42,10 @@ from catalog.filtersets import (
 from catalog.models import (
     DescriptorFile,
     Finding,
+    ModelVersion,
     Person,
+    Pipeline,
+    PipelineRun,
     Project,
     RegisteredModel,
     Severity,
@@ -46,11 +53,16 @@ from catalog.models import (
     SyncRun,
     Team,
 )
-from catalog.tables import ProjectTable, SourceTable, SyncRunTable, TeamTable
+from catalog.production import production_version_on
+from catalog.sync import MAX_CHANGES_LISTED
+from catalog.tables import ProjectTable, RegisteredModelTable, SourceTable, SyncRunTable, TeamTable
 
 PAGE_SIZE = 50
+MODEL_VERSIONS_SHOWN = 100  # newest first, on a registered model's page
+HISTORY_SHOWN = 100  # alias and stage changes on a registered model's page, newest first
 SECTION_SIZE = 50  # teams, and registered models, with findings listed under the maintenance view's projects
 RECENTLY_RESOLVED = 20
+PIPELINE_RUNS_SHOWN = 5  # runs listed per pipeline on a project's page
 
 
 class PortalReadMixin(AccessMixin):
@@ -192,6 +204,12 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
     def get_queryset(self):
         return Project.objects.select_related("owner_team", "owner_person", "repository")
 
+    def paginate_queryset(self, queryset, page_size):
+        """As Django's, but a page number out of range or not a number shows the nearest page, not a 404."""
+        paginator = self.get_paginator(queryset, page_size)
+        page = paginator.get_page(self.request.GET.get(self.page_kwarg))
+        return paginator, page, page.object_list, page.has_other_pages()
+
     def get(self, request, *args, **kwargs):
         self.filterset = self.get_filterset(self.get_filterset_class())
         self.object_list = rank_for_maintenance(
@@ -238,7 +256,7 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
             models = models.filter(project__type=data["type"])
         if data.get("q"):
             models = models.filter(Q(name__icontains=data["q"]) | Q(description__icontains=data["q"]))
-        models = models.select_related("project").order_by("name")
+        models = models.select_related("project", "source").order_by("name")
         return list(models.prefetch_related(open_findings_prefetch(findings))[:SECTION_SIZE])
 
     def get_context_data(self, **kwargs):
@@ -265,7 +283,9 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
             ],
             findings_total=sum(counts.values()),
             search_field=form["q"],
-            filter_fields=[form[name] for name in ("team", "rule", "severity", "lifecycle", "type")],
+            filter_fields=[
+                form[name] for name in ("team", "rule", "severity", "lifecycle", "type", "pipeline")
+            ],
         )
         return context
 
@@ -341,7 +361,15 @@ class ProjectDetailView(EntityDetailView):
             files |= Q(repository_id=project.repository_id)
         findings = project.findings.order_by("-severity", "first_seen_at")
         context.update(
+            registered_models=project.registered_models.select_related("source", "production_version")
+            .annotate(
+                open_findings_count=count_of(
+                    Finding.objects.filter(resolved_at__isnull=True), "registered_model"
+                )
+            )
+            .order_by("gone_at", "name"),
             descriptor_files=DescriptorFile.objects.filter(files).order_by("path"),
+            pipelines=project_pipelines(project),
             open_findings=findings.filter(resolved_at__isnull=True),
             resolved_findings=project.findings.filter(resolved_at__isnull=False).order_by("-resolved_at")[
                 :RECENTLY_RESOLVED
@@ -352,6 +380,18 @@ class ProjectDetailView(EntityDetailView):
             else [],
         )
         return context
+
+
+def project_pipelines(project: Project) -> list[Pipeline]:
+    """The pipelines of the project's repository, live ones first, each with its ``last_runs``."""
+    if not project.repository_id:
+        return []
+    runs = PipelineRun.objects.order_by("-created_at", "-pk")[:PIPELINE_RUNS_SHOWN]
+    return list(
+        Pipeline.objects.filter(repository_id=project.repository_id)
+        .order_by(F("gone_at").asc(nulls_first=True), "name")
+        .prefetch_related(Prefetch("runs", queryset=runs, to_attr="last_runs"))
+    )
 
 
 def owned_projects(**owner):
@@ -398,3 +438,70 @@ class SyncRunDetailView(PortalReadMixin, DetailView):
     model = SyncRun
     template_name = "catalog/syncrun_detail.html"
     queryset = SyncRun.objects.select_related("source")
+    extra_context = {"max_changes_listed": MAX_CHANGES_LISTED}
+
+
+class RegisteredModelListView(ObjectListView):
+    title = "Registered models"
+    queryset = RegisteredModel.objects.select_related("source", "project", "production_version").annotate(
+        versions_count=count_of(ModelVersion.objects.filter(gone_at__isnull=True), "registered_model"),
+        open_findings_count=count_of(Finding.objects.filter(resolved_at__isnull=True), "registered_model"),
+    )
+    filterset_class = RegisteredModelFilterSet
+    table_class = RegisteredModelTable
+    filter_fields = ("q", "source", "team", "linked", "in_production", "gone")
+    search_placeholder = "Search name, description"
+
+
+class RegisteredModelDetailView(PortalReadMixin, DetailView):
+    """A registered model: its versions, aliases, history, project and findings.
+
+    ``?on=YYYY-MM-DD`` also answers which version was in production at the end of that day (UTC).
+    """
+
+    model = RegisteredModel
+    template_name = "catalog/registeredmodel_detail.html"
+    context_object_name = "model"
+    queryset = RegisteredModel.objects.select_related(
+        "source", "project", "project__owner_team", "project__owner_person", "production_version"
+    )
+
+    def get_object(self, queryset=None):
+        queryset = queryset if queryset is not None else self.get_queryset()
+        try:
+            return queryset.get(source__name=self.kwargs["source"], name=self.kwargs["name"])
+        except RegisteredModel.DoesNotExist:
+            raise Http404(
+                f"No registered model {self.kwargs['name']} in source {self.kwargs['source']}"
+            ) from None
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        model = self.object
+        findings = model.findings.order_by("-severity", "first_seen_at")
+        context.update(
+            versions=list(model.versions.all()[:MODEL_VERSIONS_SHOWN]),
+            versions_shown=MODEL_VERSIONS_SHOWN,
+            events=list(model.events.select_related("model_version").order_by("-at", "-pk")[:HISTORY_SHOWN]),
+            history_shown=HISTORY_SHOWN,
+            open_findings=findings.filter(resolved_at__isnull=True),
+            resolved_findings=findings.filter(resolved_at__isnull=False).order_by("-resolved_at")[
+                :RECENTLY_RESOLVED
+            ],
+            aliases=sorted(model.aliases.items()) if isinstance(model.aliases, dict) else [],
+            tags=sorted(model.tags.items()) if isinstance(model.tags, dict) else [],
+            **self.production_on(model),
+        )
+        return context
+
+    def production_on(self, model: RegisteredModel) -> dict:
+        """``on`` (the date asked for, or None), ``on_error``, and ``on_version`` (the answer)."""
+        value = self.request.GET.get("on", "").strip()
+        if not value:
+            return {"on": None, "on_error": "", "on_version": None}
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return {"on": None, "on_error": f"{value!r} is not a date (YYYY-MM-DD)", "on_version": None}
+        end_of_day = datetime.combine(day, time.max, tzinfo=UTC)
+        return {"on": day, "on_error": "", "on_version": production_version_on(model, end_of_day)}

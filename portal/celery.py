@@ -4,6 +4,8 @@ import os
 
 from celery import Celery
 
+import portal.logs  # noqa: F401 (its signal receivers: JSON logs with task and request ids)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")

@@ -6,6 +6,8 @@ The defaults serve a laptop: SQLite in ``var/``, Celery tasks run eagerly in-pro
 
 import os
 import secrets
+import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -33,6 +35,20 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS: on when the portal is served over TLS (PORTAL_HTTPS=true; the laptop run is plain http on
+# 127.0.0.1): secure cookies, HSTS, http -> https redirects. Behind a proxy that ends TLS, set
+# PORTAL_PROXY_SSL_HEADER=true (the proxy must set X-Forwarded-Proto and strip it from clients).
+PORTAL_HTTPS = env.bool("PORTAL_HTTPS", default=False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = PORTAL_HTTPS
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PORTAL_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if PORTAL_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+if env.bool("PORTAL_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=14 * 24 * 3600)  # seconds
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -46,17 +62,25 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "catalog",
 ]
 
 MIDDLEWARE = [
+    "portal.probes.ProbeMiddleware",  # /healthz, /readyz, /metrics: before host checks and redirects
+    "portal.logs.RequestLogMiddleware",
+    "portal.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.csp.PortalCSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -96,6 +120,42 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login rate limiting (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one
+# address, that pair is refused (429) for AXES_COOLOFF_MINUTES. Behind proxies, PORTAL_PROXY_COUNT says how
+# many, so the client's address is read from X-Forwarded-For.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_IPWARE_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
+# Content Security Policy (django-csp): scripts, styles and everything else from this site only; no
+# inline code, no eval (templates/base.html turns htmx's inline indicator styles and eval off). The REST
+# API's HTML pages (DRF, Swagger UI) also get inline scripts and styles: see portal/csp.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "maintenance"
 LOGOUT_REDIRECT_URL = "login"
@@ -108,13 +168,45 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# WhiteNoise serves static files. The image collects them at build time with hashed, compressed names
+# (PORTAL_STATIC_MANIFEST=true: cached forever); elsewhere they are served from the source folders.
+PORTAL_STATIC_MANIFEST = env.bool("PORTAL_STATIC_MANIFEST", default=False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PORTAL_STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = not PORTAL_STATIC_MANIFEST
+if not PORTAL_STATIC_MANIFEST:  # served from the source folders: STATIC_ROOT need not exist
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
+# Logs go to stderr, one JSON object per line (LOG_FORMAT=text for people), with the request id and the
+# sync run id of the work at hand (portal/logs.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "portal.logs.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env.str("LOG_FORMAT", default="json"),
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, "httpx": {"level": "WARNING"}},
 }
 
 # Celery: with no broker configured, tasks run eagerly in-process (the embedded default).
@@ -128,6 +220,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_IMPORTS = ["catalog.notifications.tasks"]
 
 DJANGO_TABLES2_TEMPLATE = "tables/table.html"
 
@@ -163,12 +256,18 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"PortalStatusEnum": "catalog.models.PortalStatus"},
 }
 
 # The portal's own settings. Rule thresholds are defaults: admins override them per rule (RuleConfig).
 PORTAL = {
     # Pages and the API are readable without signing in only when this is on.
     "ANONYMOUS_READ": env.bool("PORTAL_ANONYMOUS_READ", default=False),
+    # Sources may name directories on this machine (git "paths", file sources, file:// URLs): a laptop's
+    # repositories. Turn off in production, where only http(s), ssh and git URLs are read.
+    "ALLOW_LOCAL_PATHS": env.bool("PORTAL_ALLOW_LOCAL_PATHS", default=True),
+    # /metrics answers scrapes bearing this token; with none, only scrapes from the loopback interface.
+    "METRICS_TOKEN": env.str("PORTAL_METRICS_TOKEN", default=""),
     # Where git mirrors of remote repositories are kept between syncs.
     "GIT_CACHE_DIR": Path(env.str("PORTAL_GIT_CACHE_DIR", default=str(DATA_DIR / "git-cache"))),
     # A sync still marked running after this many seconds is taken as abandoned (its worker died).
@@ -182,6 +281,31 @@ PORTAL = {
     # Runs kept per CI pipeline (the newest); webhook delivery ids kept to refuse replays, in days.
     "PIPELINE_RUN_HISTORY": env.int("PORTAL_PIPELINE_RUN_HISTORY", default=50),
     "WEBHOOK_DELIVERY_RETENTION_DAYS": env.int("PORTAL_WEBHOOK_DELIVERY_RETENTION_DAYS", default=7),
+    # Absolute links in notifications point here.
+    "BASE_URL": env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/"),
+    # Slack notifications (catalog/notifications/): secrets are read from the environment variables NAMED
+    # here and by each channel; severities are info, warning, error, critical.
+    "NOTIFY": {
+        "SLACK_API_URL": env.str("SLACK_API_URL", default="https://slack.com/api/"),
+        "SLACK_BOT_TOKEN_ENV": env.str("PORTAL_SLACK_BOT_TOKEN_ENV", default="SLACK_BOT_TOKEN"),
+        "SLACK_SIGNING_SECRET_ENV": env.str(
+            "PORTAL_SLACK_SIGNING_SECRET_ENV", default="SLACK_SIGNING_SECRET"
+        ),
+        "ALERT_MIN_SEVERITY": env.str("PORTAL_ALERT_MIN_SEVERITY", default="warning"),
+        "ALERTS_PER_RUN": env.int("PORTAL_ALERTS_PER_RUN", default=10),
+        "QUIET_PERIOD_HOURS": env.int("PORTAL_QUIET_PERIOD_HOURS", default=24 * 7),
+        "DIGEST_CRONTAB": env.str("PORTAL_DIGEST_CRONTAB", default="0 9 * * 1"),
+        "DIGEST_TOP_ITEMS": env.int("PORTAL_DIGEST_TOP_ITEMS", default=10),
+        "NAG_AFTER_DAYS": env.int("PORTAL_NAG_AFTER_DAYS", default=30),
+        "NAG_EVERY_DAYS": env.int("PORTAL_NAG_EVERY_DAYS", default=7),
+        "MAX_ATTEMPTS": env.int("PORTAL_NOTIFY_MAX_ATTEMPTS", default=6),
+        "RETRY_BASE_SECONDS": env.int("PORTAL_NOTIFY_RETRY_BASE_SECONDS", default=60),
+        "CLAIM_TIMEOUT": env.int("PORTAL_NOTIFY_CLAIM_TIMEOUT", default=300),
+        # A 429 whose Retry-After is at most this many seconds is waited for in the worker; longer, the
+        # notification is rescheduled.
+        "MAX_INLINE_RETRY_AFTER": env.int("PORTAL_SLACK_MAX_INLINE_RETRY_AFTER", default=5),
+        "SNOOZE_DAYS": 30,
+    },
     "RULE_DEFAULTS": {
         "stale-code": {"days": env.int("PORTAL_STALE_CODE_DAYS", default=90)},
         "ci-failing": {"days": env.int("PORTAL_CI_FAILING_DAYS", default=0)},

@@ -304,6 +304,11 @@ def test_maintenance_pagination(signed_in, catalog):
     second = signed_in.get(reverse("maintenance") + "?rule=stale-code&page=2", headers={"HX-Request": "true"})
     assert len(second.context["object_list"]) == 5
     assert b'start="51"' in second.content
+    # out of range or not a number: the nearest page, as the tables do, not a 404
+    assert (
+        len(signed_in.get(reverse("maintenance") + "?rule=stale-code&page=999").context["object_list"]) == 5
+    )
+    assert len(signed_in.get(reverse("maintenance") + "?page=abc").context["object_list"]) == 50
 
 
 # The project list
@@ -366,6 +371,12 @@ def test_syncrun_detail_lists_errors(signed_in, catalog):
     page = signed_in.get(reverse("syncrun-detail", args=[run.pk])).content.decode()
     assert "repos/broken" in page and "not a git repository" in page
     assert "42.0 s" in page
+
+
+def test_syncrun_detail_lists_what_changed(signed_in, catalog):
+    run = catalog.sync_run(changes={"orphaned": {"project": ["default/fraud-model"]}})
+    page = signed_in.get(reverse("syncrun-detail", args=[run.pk])).content.decode()
+    assert "Orphaned" in page and "<code>default/fraud-model</code>" in page
 
 
 def test_source_list_shows_last_run(signed_in, catalog):
@@ -463,6 +474,15 @@ def test_unknown_pages_are_404(signed_in, sample):
     assert signed_in.get(reverse("syncrun-detail", args=[999999])).status_code == 404
 
 
+def test_404_page_is_the_portals(signed_in, settings):
+    settings.DEBUG = False
+    response = signed_in.get(reverse("project-detail", args=["default", "nope"]))
+    assert response.status_code == 404
+    assert (
+        b"Back to the maintenance view" in response.content and b"No project default/nope" in response.content
+    )
+
+
 def test_team_detail(signed_in, sample):
     page = signed_in.get(reverse("team-detail", args=["default", "ml-platform"])).content.decode()
     assert reverse("team-detail", args=["default", "fraud"]) in page  # child team
@@ -485,9 +505,9 @@ def test_person_detail(signed_in, sample):
 EXPECTED_QUERIES = {
     "maintenance": 14,
     "project-list": 7,
-    "project-detail": 6,
+    "project-detail": 10,  # 7, its CI pipelines (their runs only when it has some), triage (rights, history)
     "team-list": 6,
-    "team-detail": 7,
+    "team-detail": 8,  # 7, plus its Slack channel
     "person-detail": 5,
     "syncrun-list": 5,
     "syncrun-detail": 3,

@@ -28,6 +28,7 @@ def make_project(source, name, *, days_since_commit=10, lifecycle="production", 
         last_commit_sha="c" * 40,
         last_commit_at=NOW - timedelta(days=days_since_commit),
         last_commit_author_name="Jane Doe",
+        last_read_at=NOW,
     )
     descriptor = fields.pop("descriptor", None) or DescriptorFile.objects.create(
         source=source, repository=repository, path="catalog-info.yaml", read_at=NOW
@@ -182,3 +183,34 @@ def test_no_descriptor_and_orphaned(source):
     Project.objects.filter(pk=gone.pk).update(orphaned_at=None)
     evaluate_rules(now=NOW, codes=["orphaned"])
     assert open_findings("orphaned") == {}
+
+
+@pytest.mark.parametrize(
+    ("params", "error"),
+    [
+        ({"days": 30}, None),
+        ([], 'must be a JSON object, such as {"days": 90}'),
+        ({"weeks": 3}, "stale-code has no parameter 'weeks' (its parameters: days)"),
+        ({"days": "30"}, "days must be a whole number, like 90"),
+        ({"days": 1.5}, "days must be a whole number, like 90"),
+        ({"days": True}, "days must be a whole number, like 90"),
+        ({"days": -5}, "days must not be negative"),
+    ],
+)
+def test_rule_parameters_are_checked(params, error):
+    rule = RULES["stale-code"]
+    if error is None:
+        rule.check_params(params)
+    else:
+        with pytest.raises(ValueError) as exc:
+            rule.check_params(params)
+        assert str(exc.value) == error
+
+
+def test_the_admin_refuses_bad_parameters(admin_client):
+    from django.urls import reverse
+
+    url = reverse("admin:catalog_ruleconfig_add")
+    response = admin_client.post(url, {"code": "stale-code", "enabled": "on", "params": '{"days": -5}'})
+    assert response.status_code == 200 and "days must not be negative" in response.content.decode()
+    assert not RuleConfig.objects.exists()

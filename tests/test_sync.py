@@ -180,7 +180,10 @@ def test_a_repository_that_never_read_is_kept_visible_with_its_error(source):
     tally = sync(source, repo("broken", error="not a git repository"))
     assert tally.failed == 1
     assert Repository.objects.get().last_error == "not a git repository"
-    assert not Project.objects.exists()
+    # a project stands for it, so that the repository-error finding shows on the maintenance view
+    assert Project.objects.get().repository.name == "broken"
+    again = sync(source, repo("broken", error="not a git repository"))
+    assert (again.created, again.updated, again.failed) == (0, 0, 1)
 
 
 def test_invalid_document_keeps_the_entity_it_replaced(source):
@@ -265,6 +268,29 @@ def test_entity_declared_twice_is_an_error_and_the_first_wins(source):
     )
     assert tally.failed == 1 and "already declared in a/catalog-info.yaml" in tally.errors[0]["message"]
     assert Project.objects.get(name__iexact="fraud-model").owner_ref == "group:default/team-a"
+    # the loser's file carries the error, so invalid-descriptor shows it on the loser's (found) project
+    loser = DescriptorFile.objects.get(repository__name="b")
+    assert loser.errors == [
+        {
+            "path": "catalog-info.yaml",
+            "document": 1,
+            "field": None,
+            "message": "component:default/Fraud-Model is already declared in a/catalog-info.yaml",
+        }
+    ]
+    assert Project.objects.get(repository__name="b", descriptor=None).name == "b"
+
+
+def test_a_newcomer_declaring_an_existing_entity_does_not_take_it_over(source):
+    sync(source, repo("z-real", descriptor(COMPONENT.format(name="fresh-model", owner="team-a"))))
+    tally = sync(
+        source,
+        repo("a-copy", descriptor(COMPONENT.format(name="fresh-model", owner="team-b"))),
+        repo("z-real", descriptor(COMPONENT.format(name="fresh-model", owner="team-a"))),
+    )
+    assert tally.failed == 1 and "already declared in z-real/catalog-info.yaml" in tally.errors[0]["message"]
+    project = Project.objects.get(name="fresh-model")
+    assert project.repository.name == "z-real" and project.owner_ref == "group:default/team-a"
 
 
 def test_entity_of_another_source_is_not_taken_over(source):
@@ -339,3 +365,20 @@ def test_a_file_cut_short_leaves_the_other_files_of_its_repository_alone(source)
     assert tally.orphaned == 0
     assert DescriptorFile.objects.get(path="org.yaml").gone_at is None
     assert Team.objects.get(name="team-a").orphaned_at is None
+
+
+def test_found_project_names_from_unusual_repository_names(source):
+    sync(source, repo("modèle de fraude"), repo("模型"), repo("repo with spaces"), repo("repo-with-spaces"))
+    names = {p.repository.name: p.name for p in Project.objects.select_related("repository")}
+    assert names["modèle de fraude"] == "modele-de-fraude"
+    assert names["模型"] == "repository"
+    assert names["repo-with-spaces"] == "repo-with-spaces"  # the exact name wins over a made-up one
+    assert names["repo with spaces"].startswith("repo-with-spaces-")
+
+
+def test_sync_run_lists_what_changed(source):
+    sync(source, repo("fraud", descriptor(COMPONENT.format(name="fraud-model", owner="team-a"))))
+    tally = sync(source, repo("fraud", descriptor(COMPONENT.format(name="fraud-model", owner="team-b"))))
+    assert tally.changes == {"updated": {"project": ["default/fraud-model"]}}
+    tally = sync(source)
+    assert tally.changes["orphaned"] == {"project": ["default/fraud-model"]}

@@ -49,7 +49,8 @@ def _kinds() -> list[_Kind]:
         _Kind(
             "group",
             Team.objects.select_related("parent").prefetch_related(
-                Prefetch("children", queryset=teams), Prefetch("members", queryset=people)
+                Prefetch("children", queryset=teams.only("pk", "namespace", "name", "parent_id")),
+                Prefetch("members", queryset=people),
             ),
             export.group_entity,
         ),
@@ -187,5 +188,7 @@ class BackstageEntitiesView(GenericAPIView):
             return None, 0
         match = _CURSOR.fullmatch(value)
         if match is None or match[1] not in {kind.name for kind in kinds}:
-            raise exceptions.ValidationError({"cursor": ["is not a cursor of this listing: follow the next link"]})
+            raise exceptions.ValidationError(
+                {"cursor": ["is not a cursor of this listing: follow the next link"]}
+            )
         return match[1], int(match[2])

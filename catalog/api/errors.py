@@ -2,9 +2,10 @@
 
     {"error": {"code": "invalid", "message": "name: This field is required.", "fields": {"name": ["..."]}}}
 
-``code`` is machine-readable (DRF's codes: ``invalid``, ``not_authenticated``, ``authentication_failed``,
-``permission_denied``, ``not_found``, ``method_not_allowed``, ``parse_error``, ``throttled``...; ours:
-``managed_by_descriptor``, ``conflict``); ``message`` is one sentence that names the field at fault;
+``code`` is machine-readable: ``invalid`` for bad input (or, more precisely, ``managed_by_descriptor``,
+``unique``, ``permission_denied``), else DRF's ``not_authenticated``, ``authentication_failed``,
+``permission_denied``, ``not_found``, ``method_not_allowed``, ``parse_error``, ``unsupported_media_type``,
+``not_acceptable`` or our ``conflict``; ``message`` is one sentence that names the field at fault;
 ``fields`` maps each field at fault (dotted paths for nested ones, ``non_field_errors`` for the whole
 object) to its messages, and is empty when no field is at fault. Django's own ValidationError and
 PermissionDenied, raised by the domain functions, come out the same way.
@@ -14,8 +15,12 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
+
+# Validation errors keep these codes; any other field error is "invalid".
+OUR_CODES = frozenset({"managed_by_descriptor", "permission_denied", "unique"})
 
 
 class Conflict(exceptions.APIException):
@@ -25,7 +30,9 @@ class Conflict(exceptions.APIException):
 
 
 class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Machine-readable, e.g. invalid, not_found, managed_by_descriptor.")
+    code = serializers.CharField(
+        help_text="Machine-readable, e.g. invalid, not_found, managed_by_descriptor."
+    )
     message = serializers.CharField(help_text="One sentence; names the field at fault when there is one.")
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
@@ -43,23 +50,25 @@ def exception_handler(exc, context):
     """DRF's handler, with Django's ValidationError and PermissionDenied mapped, and the body reshaped."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_messages(exc), code=_django_code(exc))
-    elif isinstance(exc, DjangoPermissionDenied) and str(exc):
-        exc = exceptions.PermissionDenied(str(exc))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or None)
     response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    fields = _flatten(exc.detail) if isinstance(exc, exceptions.ValidationError) else {}
-    code = _first_code(exc.get_codes()) if isinstance(exc, exceptions.APIException) else "error"
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    code = _first_code(exc.get_codes()) or exc.default_code
+    fields = {}
     if isinstance(exc, exceptions.ValidationError):
-        if code in (None, "", "required", "invalid_choice", "null", "blank", "min_value", "max_value"):
-            code = "invalid"
+        fields = _flatten(exc.detail)
+        code = code if code in OUR_CODES else "invalid"
         message = "; ".join(
             f"{name}: {messages[0]}" if name != "non_field_errors" else messages[0]
             for name, messages in fields.items()
         )
     else:
-        message = str(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
-    response.data = {"error": {"code": code or "error", "message": message, "fields": fields}}
+        message = str(exc.detail)
+    response.data = {"error": {"code": code, "message": message, "fields": fields}}
     return response
 
 
@@ -70,7 +79,11 @@ def _django_messages(exc: DjangoValidationError):
 
 
 def _django_code(exc: DjangoValidationError) -> str | None:
-    errors = [e for errors in exc.error_dict.values() for e in errors] if hasattr(exc, "error_dict") else exc.error_list
+    errors = (
+        [e for errors in exc.error_dict.values() for e in errors]
+        if hasattr(exc, "error_dict")
+        else exc.error_list
+    )
     return next((e.code for e in errors if e.code), None)
 
 

@@ -32,7 +32,12 @@ class CursorPagination(pagination.CursorPagination):
 
     def get_paginated_response(self, data):
         return Response(
-            {"count": self.count, "next": self.get_next_link(), "previous": self.get_previous_link(), "results": data}
+            {
+                "count": self.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
         )
 
     def get_paginated_response_schema(self, schema):

@@ -16,7 +16,6 @@ from django.db import models
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -25,9 +24,13 @@ from catalog.descriptors.backstage_export import component_entity, dump_entities
 from catalog.models import (
     DescriptorFile,
     Finding,
+    ModelVersion,
     Person,
+    Pipeline,
+    PipelineRun,
     Project,
     ProjectFact,
+    RegisteredModel,
     Repository,
     Severity,
     Source,
@@ -69,7 +72,7 @@ class CatalogModelSerializer(serializers.ModelSerializer):
 
 
 def managed_by(entity) -> str:
-    """``descriptor`` (declared in a file), ``source`` (found by a source's sync) or ``portal`` (made here)."""
+    """``descriptor`` (declared in a file), ``source`` (found by a sync) or ``portal`` (made here)."""
     if entity.descriptor_id is not None:
         return "descriptor"
     return "source" if entity.source_id is not None else "portal"
@@ -99,11 +102,19 @@ class RepositorySummarySerializer(serializers.Serializer):
     last_commit_at = UTCDateTimeField(allow_null=True)
 
 
+class RepositorySerializer(CatalogModelSerializer):
+    source = serializers.CharField(source="source.name", read_only=True)
+
+    class Meta:
+        model = Repository
+        exclude = ["external_id"]
+
+
 class ManagedByField(serializers.SerializerMethodField):
     def __init__(self, **kwargs):
         kwargs.setdefault(
             "help_text",
-            "Who sets the entity's fields: descriptor (a catalog-info.yaml), source (found by a sync) or portal.",
+            "Who sets the entity's fields: descriptor (a catalog-info.yaml), source (a sync) or portal.",
         )
         super().__init__(**kwargs)
 
@@ -203,7 +214,7 @@ class ProjectSerializer(CatalogModelSerializer):
         if instance is None and attrs.get("owner_ref"):
             attrs.update(self._resolve_owner(attrs["owner_ref"]))
         if "system_ref" in attrs:
-            attrs["system"] = self._resolve(System, attrs["system_ref"], "system")
+            attrs["system"] = self._resolve(System, attrs["system_ref"])
         return attrs
 
     def _refuse_managed_changes(self, project: Project, attrs: dict) -> None:
@@ -222,16 +233,22 @@ class ProjectSerializer(CatalogModelSerializer):
         errors: dict[str, list[str]] = {}
         for error in parsed.errors:
             path = error.field or "non_field_errors"
-            field = next((v for k, v in _ENTITY_FIELDS.items() if path == k or path.startswith(k + ".")), path)
-            errors.setdefault(field, []).append(f"{path}: {error.message}" if path != field else error.message)
+            field = next(
+                (v for k, v in _ENTITY_FIELDS.items() if path == k or path.startswith(k + ".")), path
+            )
+            errors.setdefault(field, []).append(
+                f"{path}: {error.message}" if path != field else error.message
+            )
         if errors:
             raise serializers.ValidationError(errors)
         normalized = {}
         for name, kind in (("owner_ref", "group"), ("system_ref", "system")):
             value = getattr(project, name)
-            normalized[name] = str(parse_ref(value, default_kind=kind, default_namespace=project.namespace)).lower() if (
-                value
-            ) else ""
+            normalized[name] = (
+                str(parse_ref(value, default_kind=kind, default_namespace=project.namespace)).lower()
+                if (value)
+                else ""
+            )
         return normalized
 
     def _check_unique(self, project: Project) -> None:
@@ -246,17 +263,17 @@ class ProjectSerializer(CatalogModelSerializer):
             )
 
     @staticmethod
-    def _resolve(model, ref: str, field: str):
+    def _resolve(model, ref: str):
+        """The entity a normalized reference (``kind:namespace/name``) names, or None."""
         if not ref:
             return None
-        kind, rest = ref.split(":", 1)
-        namespace, name = rest.split("/", 1)
+        namespace, name = ref.split(":", 1)[1].split("/", 1)
         return model.objects.filter(namespace__iexact=namespace, name__iexact=name).first()
 
     def _resolve_owner(self, ref: str) -> dict:
         kind = ref.split(":", 1)[0]
         model = {"group": Team, "user": Person}.get(kind)
-        owner = self._resolve(model, ref, "owner_ref") if model else None
+        owner = self._resolve(model, ref) if model else None
         if owner is None:
             raise serializers.ValidationError({"owner_ref": f"{ref} names no known team or person"})
         if not can_own(self.context["request"].user, owner):
@@ -264,7 +281,10 @@ class ProjectSerializer(CatalogModelSerializer):
                 {"owner_ref": f"you can make only one of your own teams (or yourself) the owner, not {ref}"},
                 code="permission_denied",
             )
-        return {"owner_team": owner if kind == "group" else None, "owner_person": owner if kind == "user" else None}
+        return {
+            "owner_team": owner if kind == "group" else None,
+            "owner_person": owner if kind == "user" else None,
+        }
 
 
 def _iso(value):
@@ -311,7 +331,12 @@ class ProjectListSerializer(ProjectSerializer):
         if pk is None:
             return None
         namespace, name = getattr(project, f"{relation}_namespace"), getattr(project, f"{relation}_name")
-        return {"id": pk, "ref": f"{kind}:{namespace}/{name}", "name": name, "title": getattr(project, f"{relation}_title")}
+        return {
+            "id": pk,
+            "ref": f"{kind}:{namespace}/{name}",
+            "name": name,
+            "title": getattr(project, f"{relation}_title"),
+        }
 
     def to_representation(self, project):
         owner = self._entity(project, "owner_team", "group") or self._entity(project, "owner_person", "user")
@@ -379,7 +404,10 @@ class FindingSummarySerializer(CatalogModelSerializer):
 class FactValueField(serializers.Field):
     """A number (finite) or a string."""
 
-    default_error_messages = {"invalid": "must be a number or a string, not {kind}", "finite": "must be finite"}
+    default_error_messages = {
+        "invalid": "must be a number or a string, not {kind}",
+        "finite": "must be finite",
+    }
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int | float | str):
@@ -401,9 +429,10 @@ class ProjectFactSerializer(CatalogModelSerializer):
     """A reported value of a named fact. ``observed_at`` defaults to the time of the request."""
 
     value = FactValueField(help_text="A number (e.g. 0.83) or a string (e.g. 'passing').")
-    observed_at = UTCDateTimeField(
-        required=False, help_text="When it was measured (default: now).")
-    reported_by = serializers.CharField(source="reported_by.username", read_only=True, default=None)
+    observed_at = UTCDateTimeField(required=False, help_text="When it was measured (default: now).")
+    reported_by = serializers.CharField(
+        source="reported_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = ProjectFact
@@ -433,15 +462,155 @@ class ProjectFactsSerializer(serializers.Serializer):
     history = ProjectFactSerializer(many=True, help_text="Reported values, newest first (?name=, ?limit=).")
 
 
+class PipelineRunSerializer(CatalogModelSerializer):
+    """A run of a CI pipeline on the default branch: the provider's status and conclusion, the portal's."""
+
+    class Meta:
+        model = PipelineRun
+        fields = [
+            "id",
+            "pipeline",
+            "external_id",
+            "run_number",
+            "run_attempt",
+            "status",
+            "conclusion",
+            "portal_status",
+            "branch",
+            "commit_sha",
+            "event",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "url",
+        ]
+
+
+class PipelineSerializer(CatalogModelSerializer):
+    """A CI pipeline (GitHub Actions workflow, GitLab CI) of a repository, with its shared templates."""
+
+    repository = RepositorySummarySerializer(read_only=True)
+
+    class Meta:
+        model = Pipeline
+        fields = [
+            "id",
+            "repository",
+            "provider",
+            "external_id",
+            "name",
+            "file_path",
+            "state",
+            "url",
+            "templates",
+            "template_kind",
+            "template_project",
+            "template_file",
+            "template_ref",
+            "config_error",
+            "latest_status",
+            "latest_run_at",
+            "failing_since",
+            "gone_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class PipelineWithRunSerializer(PipelineSerializer):
+    """A pipeline and its newest run (``null`` when it has none)."""
+
+    latest_run = serializers.SerializerMethodField()
+
+    class Meta(PipelineSerializer.Meta):
+        fields = [name for name in PipelineSerializer.Meta.fields if name != "repository"] + ["latest_run"]
+
+    @extend_schema_field(PipelineRunSerializer(allow_null=True))
+    def get_latest_run(self, pipeline):
+        runs = getattr(pipeline, "latest_runs", [])
+        return PipelineRunSerializer(runs[0]).data if runs else None
+
+
+class ModelVersionSummarySerializer(CatalogModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "version", "aliases", "stage", "status", "run_id", "git_commit", "registered_at"]
+
+
+class ModelVersionSerializer(CatalogModelSerializer):
+    """A version of a registered model: aliases, legacy stage, training run and its git commit, metrics."""
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "registered_model",
+            "version",
+            "aliases",
+            "stage",
+            "status",
+            "status_message",
+            "description",
+            "source_uri",
+            "run_id",
+            "run_url",
+            "user_id",
+            "tags",
+            "url",
+            "git_repo_url",
+            "git_commit",
+            "trained_at",
+            "metrics",
+            "registered_at",
+            "last_updated_at",
+            "gone_at",
+        ]
+
+
+class RegisteredModelSerializer(CatalogModelSerializer):
+    """A registered model (MLflow's term), its production version and the project it is linked to."""
+
+    source = serializers.CharField(source="source.name", read_only=True)
+    project = serializers.SerializerMethodField()
+    production_version = ModelVersionSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RegisteredModel
+        fields = [
+            "id",
+            "source",
+            "name",
+            "description",
+            "tags",
+            "aliases",
+            "url",
+            "registered_at",
+            "last_updated_at",
+            "production_version",
+            "project",
+            "link_method",
+            "link_detail",
+            "last_read_at",
+            "gone_at",
+        ]
+
+    @extend_schema_field(EntitySummarySerializer(allow_null=True))
+    def get_project(self, model):
+        """The project the model is linked to; null for an orphan."""
+        return entity_summary(model.project if model.project_id else None)
+
+
 class ProjectDetailSerializer(ProjectSerializer):
-    """A project with what its page shows: owner, repository, descriptor, open findings and latest facts
-    (and, as the catalog grows, its pipelines and registered models)."""
+    """A project with what its page shows: owner, repository, descriptor, open findings, latest facts, CI
+    pipelines with their latest run, and registered models with their production version."""
 
     repository = serializers.SerializerMethodField()
     descriptor = DescriptorSerializer(read_only=True, allow_null=True)
-    source = serializers.CharField(source="source.name", read_only=True, default=None)
+    source = serializers.CharField(source="source.name", read_only=True, default=None, allow_null=True)
     open_findings = FindingSummarySerializer(many=True, read_only=True)
     facts = ProjectFactSerializer(many=True, read_only=True, source="latest_facts")
+    pipelines = serializers.SerializerMethodField()
+    registered_models = RegisteredModelSerializer(many=True, read_only=True, source="live_models")
     managed_fields = serializers.SerializerMethodField()
     can_edit = serializers.SerializerMethodField()
 
@@ -452,11 +621,20 @@ class ProjectDetailSerializer(ProjectSerializer):
             "descriptor",
             "open_findings",
             "facts",
+            "pipelines",
+            "registered_models",
             "managed_fields",
             "can_edit",
         ]
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(PipelineWithRunSerializer(many=True))
+    def get_pipelines(self, project):
+        """The live CI pipelines of the project's repository, each with its latest run."""
+        repository = project.repository if project.repository_id else None
+        pipelines = getattr(repository, "live_pipelines", []) if repository else []
+        return PipelineWithRunSerializer(pipelines, many=True).data
+
+    @extend_schema_field(RepositorySerializer(allow_null=True))
     def get_repository(self, project):
         repository = project.repository if project.repository_id else None
         return RepositorySerializer(repository).data if repository else None
@@ -473,7 +651,7 @@ class ProjectDetailSerializer(ProjectSerializer):
 
 class ProjectOwnerSerializer(serializers.Serializer):
     owner = serializers.CharField(
-        help_text="The new owner's reference: group:default/team-a (a bare name is a group) or user:default/ada."
+        help_text="The new owner: group:default/team-a (a bare name is a group) or user:default/ada."
     )
 
     def validate_owner(self, value):
@@ -486,7 +664,9 @@ class ProjectOwnerSerializer(serializers.Serializer):
             raise serializers.ValidationError(f"an owner is a group or a user, not a {ref.kind}")
         owner = model.objects.filter(namespace__iexact=ref.namespace, name__iexact=ref.name).first()
         if owner is None:
-            raise serializers.ValidationError(f"{ref} names no known {'team' if ref.kind == 'group' else 'person'}")
+            raise serializers.ValidationError(
+                f"{ref} names no known {'team' if ref.kind == 'group' else 'person'}"
+            )
         return owner
 
 
@@ -532,7 +712,7 @@ class TeamSerializer(CatalogModelSerializer):
 
 class PersonSerializer(CatalogModelSerializer):
     ref = serializers.CharField(read_only=True)
-    username = serializers.CharField(source="user.username", default=None, read_only=True)
+    username = serializers.CharField(source="user.username", default=None, read_only=True, allow_null=True)
     teams = serializers.SerializerMethodField()
     managed_by = ManagedByField()
 
@@ -564,24 +744,20 @@ class PersonSerializer(CatalogModelSerializer):
         return managed_by(person)
 
 
-class RepositorySerializer(CatalogModelSerializer):
-    source = serializers.CharField(source="source.name", read_only=True)
-
-    class Meta:
-        model = Repository
-        exclude = ["external_id"]
-
-
 class FindingSerializer(CatalogModelSerializer):
     """A finding; its subject is a project, a team or a registered model (the other ids are null)."""
 
     severity = serializers.ChoiceField(
         source="get_severity_display", choices=[s.label for s in Severity], read_only=True
     )
-    severity_level = serializers.IntegerField(source="severity", read_only=True, help_text="10 info ... 40 critical")
+    severity_level = serializers.IntegerField(
+        source="severity", read_only=True, help_text="10 info ... 40 critical"
+    )
     subject = serializers.SerializerMethodField()
     is_open = serializers.BooleanField(read_only=True)
-    acknowledged_by = serializers.CharField(source="acknowledged_by.username", default=None, read_only=True)
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Finding

@@ -13,6 +13,10 @@ router.register("repositories", views.RepositoryViewSet, basename="repository")
 router.register("findings", views.FindingViewSet, basename="finding")
 router.register("sources", views.SourceViewSet, basename="source")
 router.register("sync-runs", views.SyncRunViewSet, basename="syncrun")
+router.register("pipelines", views.PipelineViewSet, basename="pipeline")
+router.register("pipeline-runs", views.PipelineRunViewSet, basename="pipelinerun")
+router.register("registered-models", views.RegisteredModelViewSet, basename="registeredmodel")
+router.register("model-versions", views.ModelVersionViewSet, basename="modelversion")
 
 app_name = "api"
 urlpatterns = [

@@ -11,7 +11,13 @@ from __future__ import annotations
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -21,7 +27,20 @@ from catalog import filtersets, tasks, triage
 from catalog.api import serializers
 from catalog.api.errors import Conflict, ErrorSerializer
 from catalog.api.permissions import StaffOnly
-from catalog.models import Finding, Person, Project, ProjectFact, Repository, Source, SyncRun, Team
+from catalog.models import (
+    Finding,
+    ModelVersion,
+    Person,
+    Pipeline,
+    PipelineRun,
+    Project,
+    ProjectFact,
+    RegisteredModel,
+    Repository,
+    Source,
+    SyncRun,
+    Team,
+)
 from catalog.ownership import set_owner
 from catalog.permissions import can_edit_project, can_triage_finding
 
@@ -47,6 +66,17 @@ def open_findings_count(field: str):
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def live_pipelines():
+    """Pipelines still in their repository, each with its newest run as ``latest_runs`` (one query)."""
+    newest = PipelineRun.objects.filter(pipeline=OuterRef("pipeline")).order_by("-created_at", "-pk")
+    latest = PipelineRun.objects.filter(pk=Subquery(newest.values("pk")[:1]))
+    return (
+        Pipeline.objects.filter(gone_at__isnull=True)
+        .order_by("name", "pk")
+        .prefetch_related(Prefetch("runs", queryset=latest, to_attr="latest_runs"))
+    )
+
+
 def open_findings():
     return Finding.objects.filter(resolved_at__isnull=True).order_by("-severity", "first_seen_at", "pk")
 
@@ -59,7 +89,9 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List projects", responses={200: serializers.ProjectSerializer(many=True), **READ_ERRORS}),
+    list=extend_schema(
+        summary="List projects", responses={200: serializers.ProjectSerializer(many=True), **READ_ERRORS}
+    ),
     retrieve=extend_schema(
         summary="A project with its owner, repository, descriptor, open findings and latest facts",
         responses={200: serializers.ProjectDetailSerializer, **READ_ERRORS},
@@ -116,7 +148,19 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
                 "repository__source", "source", "descriptor__repository", "descriptor__source"
             ).prefetch_related(
                 Prefetch("findings", queryset=open_findings(), to_attr="open_findings"),
-                Prefetch("facts", queryset=ProjectFact.objects.latest_per_name().select_related("reported_by"), to_attr="latest_facts"),
+                Prefetch(
+                    "facts",
+                    queryset=ProjectFact.objects.latest_per_name().select_related("reported_by"),
+                    to_attr="latest_facts",
+                ),
+                Prefetch("repository__pipelines", queryset=live_pipelines(), to_attr="live_pipelines"),
+                Prefetch(
+                    "registered_models",
+                    queryset=RegisteredModel.objects.filter(gone_at__isnull=True)
+                    .select_related("source", "production_version")
+                    .order_by("name"),
+                    to_attr="live_models",
+                ),
             )
         if self.action in ("update", "partial_update"):
             return queryset.select_related("source", "descriptor__repository", "descriptor__source")
@@ -149,7 +193,11 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
         "owners or staff. A descriptor's owner is changed in the descriptor.",
         request=serializers.ProjectOwnerSerializer,
         responses={200: serializers.ProjectSerializer, **WRITE_ERRORS},
-        examples=[OpenApiExample("Claim for a team", value={"owner": "group:default/ml-platform"}, request_only=True)],
+        examples=[
+            OpenApiExample(
+                "Claim for a team", value={"owner": "group:default/ml-platform"}, request_only=True
+            )
+        ],
     )
     @action(detail=True, methods=["post"])
     def owner(self, request, pk=None):
@@ -159,7 +207,7 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
         )
         payload = serializers.ProjectOwnerSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        set_owner(project, payload.validated_data["owner"], by=request.user)
+        set_owner(project, payload.validated_data["owner"], by=request.user, via="api")
         return Response(serializers.ProjectSerializer(self.get_queryset().get(pk=project.pk)).data)
 
     @extend_schema(
@@ -167,7 +215,9 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
         summary="The project's custom facts: the latest value of each, and the history",
         parameters=[
             OpenApiParameter("name", OpenApiTypes.STR, description="Only the history of this fact."),
-            OpenApiParameter("limit", OpenApiTypes.INT, description="History rows, newest first (default 100)."),
+            OpenApiParameter(
+                "limit", OpenApiTypes.INT, description="History rows, newest first (default 100)."
+            ),
         ],
         responses={200: serializers.ProjectFactsSerializer, **READ_ERRORS},
     )
@@ -201,7 +251,9 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
         limit = min(int(limit), 1000) if limit.isdigit() and int(limit) > 0 else 100
         return Response(
             {
-                "latest": serializers.ProjectFactSerializer(facts.latest_per_name().order_by("name"), many=True).data,
+                "latest": serializers.ProjectFactSerializer(
+                    facts.latest_per_name().order_by("name"), many=True
+                ).data,
                 "history": serializers.ProjectFactSerializer(history[:limit], many=True).data,
             }
         )
@@ -276,18 +328,18 @@ class FindingViewSet(CatalogViewSet):
     @action(detail=True, methods=["post", "delete"])
     def acknowledge(self, request, pk=None):
         finding = self.get_object()
-        triage.acknowledge(finding, by=request.user, acknowledged=request.method == "POST")
+        triage.acknowledge(finding, by=request.user, acknowledged=request.method == "POST", via="api")
         return Response(self.get_serializer(finding).data)
 
     @action(detail=True, methods=["post", "delete"])
     def snooze(self, request, pk=None):
         finding = self.get_object()
         if request.method == "DELETE":
-            triage.snooze(finding, by=request.user, until=None)
+            triage.snooze(finding, by=request.user, until=None, via="api")
         else:
             payload = serializers.SnoozeSerializer(data=request.data)
             payload.is_valid(raise_exception=True)
-            triage.snooze(finding, by=request.user, **payload.validated_data)
+            triage.snooze(finding, by=request.user, via="api", **payload.validated_data)
         return Response(self.get_serializer(finding).data)
 
 
@@ -340,3 +392,40 @@ class SyncRunViewSet(CatalogViewSet):
     filterset_class = filtersets.SyncRunFilterSet
     ordering = ("-started_at",)
     ordering_fields = ("started_at", "id")
+
+
+class PipelineViewSet(CatalogViewSet):
+    """CI pipelines of the repositories (GitHub Actions workflows, GitLab CI), with their templates."""
+
+    queryset = Pipeline.objects.select_related("repository")
+    serializer_class = serializers.PipelineSerializer
+    filterset_class = filtersets.PipelineFilterSet
+
+
+class PipelineRunViewSet(CatalogViewSet):
+    """Runs of the pipelines on their default branch, newest first."""
+
+    queryset = PipelineRun.objects.all()
+    serializer_class = serializers.PipelineRunSerializer
+    filterset_class = filtersets.PipelineRunFilterSet
+    ordering = ("-created_at",)
+    ordering_fields = ("created_at", "id")
+
+
+class RegisteredModelViewSet(CatalogViewSet):
+    """Registered models of the model registries (MLflow), linked to projects or orphans."""
+
+    queryset = RegisteredModel.objects.select_related("source", "project", "production_version")
+    serializer_class = serializers.RegisteredModelSerializer
+    filterset_class = filtersets.RegisteredModelFilterSet
+    ordering_fields = ("name", "id")
+
+
+class ModelVersionViewSet(CatalogViewSet):
+    """Versions of the registered models: aliases, stages, training runs and commits."""
+
+    queryset = ModelVersion.objects.all()
+    serializer_class = serializers.ModelVersionSerializer
+    filterset_class = filtersets.ModelVersionFilterSet
+    ordering = ("-id",)
+    ordering_fields = ("id",)

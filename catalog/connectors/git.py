@@ -251,11 +251,14 @@ def git_env() -> dict[str, str]:
 
 
 def git_command(git_dir: str | os.PathLike[str] | None, *args: str) -> list[str]:
-    """``git [--git-dir DIR] -c credential.helper= ARGS``: no discovery, no credential helpers."""
+    """``git [--git-dir DIR] -c credential.helper= -c http.followRedirects=false ARGS``: no discovery, no
+    credential helpers, no HTTP redirects (git cannot keep them to the same host: a moved repository
+    fails with the redirect named, and its URL is updated in the source).
+    """
     command = ["git"]
     if git_dir is not None:
         command += ["--git-dir", os.fspath(git_dir)]
-    return [*command, "-c", "credential.helper=", *args]
+    return [*command, "-c", "credential.helper=", "-c", "http.followRedirects=false", *args]
 
 
 def _stderr_text(stderr: bytes) -> str:

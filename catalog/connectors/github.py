@@ -40,6 +40,7 @@ __all__ = ["GitHubConnector", "connector", "parse_config", "run_record", "workfl
 
 DEFAULT_API_URL = "https://api.github.com"
 PROVIDER = "github-actions"
+SHAPES_VERSION = 1  # bump when a _shape function changes: cached answers of another are not used
 WORKFLOW_DIR = ".github/workflows/"
 MISSING_WORKFLOW_RUNS = 5  # runs read for an active workflow that had none in the repository's page
 
@@ -66,6 +67,7 @@ def make_client(settings: hosted.HostedConfig, cache: HttpCache | None) -> ApiCl
         next_page=link_next_page,
         timeout=settings.timeout,
         concurrency=settings.concurrency,
+        cache_version=SHAPES_VERSION,
     )
 
 

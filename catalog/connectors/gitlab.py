@@ -39,6 +39,7 @@ __all__ = ["GitLabConnector", "connector", "parse_config", "pipeline_record", "r
 
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
 PROVIDER = "gitlab-ci"
+SHAPES_VERSION = 1  # bump when a _shape function changes: cached answers of another are not used
 DEFAULT_CI_PATH = ".gitlab-ci.yml"
 
 
@@ -58,6 +59,7 @@ def make_client(settings: hosted.HostedConfig, cache: HttpCache | None) -> ApiCl
         next_page=gitlab_next_page,
         timeout=settings.timeout,
         concurrency=settings.concurrency,
+        cache_version=SHAPES_VERSION,
     )
 
 

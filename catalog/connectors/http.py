@@ -13,6 +13,7 @@
   none, as GitHub's docs ask). The caller reschedules: nothing here sleeps until a reset.
 - **retries**: timeouts, connection errors and 5xx answers are retried with exponential backoff and jitter
   (stamina), a bounded number of times.
+- **redirects** are followed on the same host only; one to another host raises ``HttpError``.
 - **errors** (``HttpError``) carry the method, URL and status; tokens travel in headers, never in URLs.
 
 Specs: https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api,
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
+import orjson
 import stamina
 
 __all__ = [
@@ -145,8 +147,9 @@ class ApiClient:
     """A JSON REST client with ETags, pagination, rate limits and retries (see the module docstring).
 
     ``base_url`` prefixes relative paths; ``headers`` go with every request (tokens included: they are
-    never logged or put in messages). ``cache`` enables conditional requests. ``concurrency`` bounds the
-    connections kept (use as many threads). ``stats`` counts what was sent.
+    never logged or put in messages). ``cache`` enables conditional requests; ``cache_version`` names the
+    shapes the caller keeps (bump it when a shape changes: answers stored under another are not used).
+    ``concurrency`` bounds the connections kept (use as many threads). ``stats`` counts what was sent.
     """
 
     def __init__(
@@ -159,9 +162,10 @@ class ApiClient:
         timeout: float = DEFAULT_TIMEOUT,
         concurrency: int = 16,
         attempts: int = RETRY_ATTEMPTS,
-        transport: httpx.BaseTransport | None = None,
+        cache_version: int = 1,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
+        self.cache_version = cache_version
         self.cache = cache
         self.next_page = next_page
         self.attempts = attempts
@@ -172,7 +176,7 @@ class ApiClient:
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             follow_redirects=True,
-            transport=transport,
+            event_hooks={"response": [refuse_redirect_to_other_host]},
         )
 
     def __enter__(self) -> ApiClient:
@@ -243,6 +247,8 @@ class ApiClient:
         self, url: str, *, shape: Callable[[Any], Any] | None, missing: tuple[int, ...], per_page: int
     ) -> tuple[Any, str | None]:
         cached = self.cache.get(url) if self.cache is not None else None
+        if cached and cached[1].get("v") != self.cache_version:
+            cached = None  # stored by another version of the connector's shapes: ask for the full answer
         headers = {"If-None-Match": cached[0]} if cached else {}
         response = self._send(url, headers)
         if response.status_code == 304 and cached:
@@ -253,8 +259,8 @@ class ApiClient:
         if response.status_code >= 400:
             raise HttpError(_reason(response), url=url, status=response.status_code)
         try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            body = orjson.loads(response.content)  # a run page of GitHub's weighs ~400 KB: parse it fast
+        except orjson.JSONDecodeError as exc:
             raise HttpError(
                 f"the answer is not valid JSON: {exc}", url=url, status=response.status_code
             ) from None
@@ -269,7 +275,7 @@ class ApiClient:
         following = self.next_page(response, url, data, per_page) if per_page else None
         etag = response.headers.get("etag")
         if self.cache is not None and etag:
-            self.cache.put(url, etag, {"data": data, "next": following})
+            self.cache.put(url, etag, {"data": data, "next": following, "v": self.cache_version})
         return data, following
 
     def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
@@ -305,6 +311,25 @@ class ApiClient:
                 return
             self.stats.requests += 1
             self.stats.not_modified += not_modified
+
+
+def refuse_redirect_to_other_host(response: httpx.Response) -> None:
+    """An httpx response hook: raise HttpError for a redirect to another host (or port, or down to http).
+
+    Same-host redirects (a renamed repository on GitHub, http -> https) are followed; one elsewhere could
+    point a source's reads, and its token, at any server the portal reaches, so it is refused.
+    """
+    if not response.has_redirect_location:
+        return
+    source, target = response.url, response.url.join(response.headers["location"])
+    upgrade = (source.scheme, target.scheme) == ("http", "https")
+    same_origin = target.scheme == source.scheme and target.port == source.port
+    if target.host.lower() != source.host.lower() or not (same_origin or upgrade):
+        raise HttpError(
+            f"redirected to {target.scheme}://{target.netloc.decode()}, another host: not followed",
+            url=str(source),
+            status=response.status_code,
+        )
 
 
 def _retry_backoff(exc: Exception) -> bool | float:

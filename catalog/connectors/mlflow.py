@@ -23,16 +23,17 @@ A page that carries a ``next_page_token`` is never the last, even when it lists 
 empty lists and absent tokens out of its answers. Timestamps are epoch milliseconds (read as aware UTC).
 Tags come as a list of ``{"key", "value"}`` (REST) or as a mapping (MLflow's export format): both are read.
 
-Failures: when a listing cannot be read (server down after retries, 401, a page that is not JSON), the
-snapshot holds no models and ``complete=False``, so the catalog keeps its last good data. A malformed
-registered model or version is left out with an error naming the request and the field, and the snapshot
-is marked incomplete (nothing is taken as gone). A model whose versions cannot be read is a record with
-``error``; a run that cannot be read leaves its version with ``run_error`` (a deleted run, 404, is no error).
+Failures: when the model listing cannot be read (server down after retries, 401, a page that is not JSON)
+or the server stops answering midway, the snapshot holds no models and ``complete=False``, so the catalog
+keeps its last good data. A malformed registered model is left out with an error naming the request and
+the field, and the snapshot is marked incomplete (nothing is taken as gone). A model whose versions cannot
+be read (a failed request, a malformed version) is a record with ``error``; a run that cannot be read
+leaves its version with ``run_error`` (a run deleted for good, 404, is no error). Errors never hold
+credentials: they travel in headers, and a tracking URI with user info is refused.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import threading
@@ -56,8 +57,6 @@ from catalog.connectors.records import (
 
 __all__ = ["MLflowClient", "MLflowConfig", "MLflowConnector", "MLflowError", "parse_config"]
 
-logger = logging.getLogger(__name__)
-
 API = "/api/2.0/mlflow/"
 MODELS_PAGE_SIZE = 1000  # registered-models/search refuses more
 VERSIONS_PAGE_SIZE = 10000  # MLflow's default for model-versions/search, and Databricks' maximum
@@ -67,6 +66,7 @@ MAX_BACKOFF = 8.0
 STOP_AFTER = 5  # item requests failing in a row (429, 5xx) after which the server is taken as down
 GIT_REPO_TAG = "mlflow.source.git.repoURL"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
+PROMPT_TAG = "mlflow.prompt.is_prompt"
 
 
 class MLflowError(Exception):
@@ -208,6 +208,12 @@ class MLflowClient:
             raise MLflowError(
                 f"GET {url}: {exc.__class__.__name__}: {exc or 'no answer'} ({tries} attempts)"
             ) from None
+        if response.has_redirect_location:  # never followed: a redirect could point the reads elsewhere
+            raise MLflowError(
+                f"GET {url}: HTTP {response.status_code} redirect to {response.headers['location'][:200]}: "
+                "not followed (set tracking_uri to the server's own address)",
+                status=response.status_code,
+            )
         if response.status_code >= 400:
             raise MLflowError(
                 f"GET {url}: HTTP {response.status_code}{_explain(response)}", status=response.status_code
@@ -472,6 +478,8 @@ class _Reader:
                     url = self.client.http.base_url.join(path)
                     self.errors.append(_problem(exc, f"GET {url}: registered_models[{index}]"))
                     continue
+                if model.tags.get(PROMPT_TAG, "").lower() == "true":
+                    continue  # a prompt of MLflow's prompt registry (2.21+), not a model
                 models[model.name] = model  # a model seen twice (the listing moved) counts once
         return list(models.values())
 

@@ -94,7 +94,9 @@ def user_entity(person: Person) -> dict[str, Any]:
     profile = _profile(person)
     if profile:
         spec["profile"] = profile
-    spec["memberOf"] = sorted(set(person.member_of_refs or ()) | {team.ref.lower() for team in person.teams.all()})
+    spec["memberOf"] = sorted(
+        set(person.member_of_refs or ()) | {team.ref.lower() for team in person.teams.all()}
+    )
     return {"apiVersion": API_VERSION, "kind": "User", "metadata": _metadata(person), "spec": spec}
 
 

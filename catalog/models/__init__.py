@@ -3,6 +3,7 @@
 from catalog.models.facts import ProjectFact
 from catalog.models.findings import Finding, RuleConfig, Severity
 from catalog.models.http_cache import HttpCacheEntry
+from catalog.models.notifications import Channel, Notification
 from catalog.models.people import Person
 from catalog.models.pipelines import Pipeline, PipelineRun, PortalStatus
 from catalog.models.projects import Lifecycle, Project, System
@@ -11,16 +12,19 @@ from catalog.models.repositories import Repository
 from catalog.models.sources import DescriptorFile, Source, SyncRun
 from catalog.models.teams import Team
 from catalog.models.tokens import APIToken
+from catalog.models.triage import TriageEvent
 from catalog.models.webhooks import WebhookDelivery
 
 __all__ = [
     "APIToken",
+    "Channel",
     "DescriptorFile",
     "Finding",
     "HttpCacheEntry",
     "Lifecycle",
     "ModelVersion",
     "ModelVersionEvent",
+    "Notification",
     "Person",
     "Pipeline",
     "PipelineRun",
@@ -35,5 +39,6 @@ __all__ = [
     "SyncRun",
     "System",
     "Team",
+    "TriageEvent",
     "WebhookDelivery",
 ]

@@ -37,7 +37,8 @@ class ProjectFact(models.Model):
     project = models.ForeignKey("catalog.Project", on_delete=models.CASCADE, related_name="facts")
     name = models.CharField(max_length=100, validators=[fact_name_validator])
     number = models.FloatField(null=True, blank=True)
-    text = models.TextField(null=True, blank=True)
+    # NULL, not "", marks "no text": an empty string is a value a reporter may send.
+    text = models.TextField(null=True, blank=True)  # noqa: DJ001
     observed_at = models.DateTimeField()
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -50,7 +51,8 @@ class ProjectFact(models.Model):
         ordering = ["name", "-observed_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(number__isnull=False, text__isnull=True) | Q(number__isnull=True, text__isnull=False),
+                condition=Q(number__isnull=False, text__isnull=True)
+                | Q(number__isnull=True, text__isnull=False),
                 name="catalog_projectfact_one_value",
             ),
         ]

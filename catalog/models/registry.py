@@ -9,6 +9,7 @@ registry's own times (MLflow's ``creation_timestamp`` / ``last_updated_timestamp
 from __future__ import annotations
 
 from django.db import models
+from django.urls import reverse
 
 from catalog import giturls
 from catalog.models.base import TimestampedModel
@@ -61,6 +62,10 @@ class RegisteredModel(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        """Its page; reads ``source`` (select it with the model)."""
+        return reverse("model-detail", args=[self.source.name, self.name])
 
     @property
     def is_orphan(self) -> bool:

@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models import Q
 
+from catalog.source_urls import check_source_config
+
 
 class Source(models.Model):
     """A configured place to read from: git repositories, a descriptor file, later GitHub, MLflow...
@@ -32,6 +34,9 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        check_source_config(self.kind, self.config)
 
 
 class SyncRun(models.Model):
@@ -64,6 +69,9 @@ class SyncRun(models.Model):
     failed = models.PositiveIntegerField(default=0)
     orphaned = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    changes = models.JSONField(
+        default=dict, blank=True, help_text='What changed: {"created"|"updated"|"orphaned": {kind: [names]}}.'
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -50,7 +50,12 @@ class APITokenQuerySet(models.QuerySet):
                 break
         token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
         row = self.create(
-            user=user, name=name, kind=kind, prefix=prefix, secret_hash=hash_token(token), expires_at=expires_at
+            user=user,
+            name=name,
+            kind=kind,
+            prefix=prefix,
+            secret_hash=hash_token(token),
+            expires_at=expires_at,
         )
         return row, token
 
@@ -108,7 +113,7 @@ class APIToken(models.Model):
         return f"{TOKEN_PREFIX}{self.prefix}_…"
 
     def problem(self, now: datetime | None = None) -> str | None:
-        """Why the token cannot be used at ``now`` (revoked, expired, inactive or no longer staff), or None."""
+        """Why the token cannot be used at ``now`` (revoked, expired, inactive, not staff), or None."""
         now = now or timezone.now()
         if self.revoked_at is not None:
             return "the token was revoked"

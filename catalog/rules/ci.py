@@ -125,13 +125,13 @@ def parse_standard_templates(entries: list[str]) -> dict[str, str]:
     return standards
 
 
-def _project_pipelines(project_filter) -> dict[int, list[dict]]:
-    """Live pipelines of the active projects matching ``project_filter``, by project pk."""
-    projects = list(_active_projects().filter(project_filter).values("pk", "repository_id"))
+def _project_pipelines() -> dict[int, list[dict]]:
+    """Live pipelines of the active projects, by project pk (projects without any are left out)."""
+    scope = _active_projects()
+    projects = list(scope.values("pk", "repository_id"))
     pipelines = defaultdict(list)
-    for row in _live_pipelines().filter(repository_id__in={p["repository_id"] for p in projects}).values(
-        "repository_id", "name", "file_path", "url", "templates"
-    ):
+    rows = _live_pipelines().filter(repository_id__in=scope.values("repository_id"))
+    for row in rows.values("repository_id", "name", "file_path", "url", "templates"):
         pipelines[row["repository_id"]].append(row)
     return {p["pk"]: pipelines[p["repository_id"]] for p in projects if pipelines[p["repository_id"]]}
 
@@ -147,7 +147,7 @@ def custom_pipeline(context: RuleContext):
     standards = parse_standard_templates(context.params["standard_templates"])
     if not standards:
         return
-    for project_id, pipelines in _project_pipelines(Q()).items():
+    for project_id, pipelines in _project_pipelines().items():
         used = {_identity(t) for p in pipelines for t in p["templates"]}
         if used & standards.keys():
             continue
@@ -186,7 +186,7 @@ def outdated_template(context: RuleContext):
     standards = parse_standard_templates(context.params["standard_templates"])
     if not any(standards.values()):
         return
-    for project_id, pipelines in _project_pipelines(Q()).items():
+    for project_id, pipelines in _project_pipelines().items():
         outdated = [
             {
                 "pipeline": p["name"],

@@ -65,6 +65,7 @@ def no_descriptor(context: RuleContext):
     has_descriptor = DescriptorFile.objects.filter(repository=OuterRef("repository"), gone_at__isnull=True)
     rows = (
         Project.objects.filter(orphaned_at__isnull=True, descriptor__isnull=True, repository__isnull=False)
+        .filter(repository__last_read_at__isnull=False)  # never read: repository-error says so
         .filter(~Exists(has_descriptor))
         .values("pk", "repository__name", "repository__url")
     )
@@ -90,7 +91,7 @@ def orphaned(context: RuleContext):
         for row in rows:
             since = row["orphaned_at"]
             if row.get("repository__gone_at"):
-                cause = "its repository is gone"
+                cause = "its repository is no longer listed"
             elif row["descriptor__gone_at"]:
                 cause = "its descriptor file is gone"
             else:

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from catalog.bulk import bulk_update
 from catalog.models import Finding, RuleConfig
+from catalog.notifications.outbox import announce
 from catalog.rules.registry import RULES, Rule, RuleContext
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def _write_findings(
     code: str, verdicts: list, severity: int, now: datetime, result: EvaluationResult
 ) -> None:
     open_findings = {_subject(f): f for f in Finding.objects.filter(rule=code, resolved_at__isnull=True)}
-    to_create, to_update = [], []
+    to_create, to_update, escalated = [], [], []
     for verdict in verdicts:
         finding = open_findings.pop(verdict.subject, None)
         values = {
@@ -84,6 +85,8 @@ def _write_findings(
                 )
             )
         else:
+            if values["severity"] > finding.severity:
+                escalated.append(finding)
             for name, value in values.items():
                 setattr(finding, name, value)
             to_update.append(finding)
@@ -92,6 +95,7 @@ def _write_findings(
     resolved = [f.pk for f in open_findings.values()]
     for start in range(0, len(resolved), 500):
         Finding.objects.filter(pk__in=resolved[start : start + 500]).update(resolved_at=now)
+    announce(to_create + escalated, now=now)  # the outbox, in this transaction
     result.opened[code] += len(to_create)
     result.seen[code] += len(to_update)
     result.resolved[code] += len(resolved)

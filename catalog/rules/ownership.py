@@ -8,12 +8,17 @@ from catalog.rules.registry import RuleContext, Verdict, rule
 def no_owner(context: RuleContext):
     """The project names no owner (team or person)."""
     rows = Project.objects.filter(orphaned_at__isnull=True, owner_ref="").values(
-        "pk", "repository__name", "name"
+        "pk", "repository__name", "name", "descriptor_id"
     )
     for row in rows:
+        how = (
+            "declare spec.owner in its catalog-info.yaml"
+            if row["descriptor_id"]
+            else ("add a catalog-info.yaml that declares spec.owner")
+        )
         yield Verdict(
             project_id=row["pk"],
-            message="No owner: declare spec.owner in its catalog-info.yaml or claim it.",
+            message=f"No owner: {how}, or claim it in the portal.",
             evidence={"repository": row["repository__name"]},
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,30 @@ class Rule:
     description: str
     check: Callable[[RuleContext], Iterable[Verdict]]
     defaults: dict[str, Any]
+
+    def check_params(self, params: Any) -> None:
+        """Raise ValueError naming the parameter at fault unless ``params`` fit this rule's defaults.
+
+        Keys must be among the defaults'; values of the same type (an int where the default is an int;
+        a number where it is a float); numbers must not be negative.
+        """
+        if not isinstance(params, dict):
+            raise ValueError('must be a JSON object, such as {"days": 90}')
+        known = ", ".join(sorted(self.defaults)) or "none"
+        for key, value in params.items():
+            if key not in self.defaults:
+                raise ValueError(f"{self.code} has no parameter {key!r} (its parameters: {known})")
+            default = self.defaults[key]
+            if isinstance(default, bool) or not isinstance(default, int | float):
+                if not isinstance(value, type(default)):
+                    raise ValueError(f"{key} must be a {type(default).__name__}, like {json.dumps(default)}")
+                continue
+            wanted = (int,) if isinstance(default, int) else (int, float)
+            if isinstance(value, bool) or not isinstance(value, wanted):
+                kind = "a whole number" if wanted == (int,) else "a number"
+                raise ValueError(f"{key} must be {kind}, like {json.dumps(default)}")
+            if value < 0:
+                raise ValueError(f"{key} must not be negative")
 
 
 RULES: dict[str, Rule] = {}

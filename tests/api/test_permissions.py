@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
-
 from rest_framework.test import APIClient
 
-from catalog.models import APIToken, Source
+from catalog.models import APIToken, ModelVersion, Pipeline, PipelineRun, Source
 from tests.api.conftest import bearer
 
 ROLES = ("anonymous", "anonymous_read", "reader", "owner", "staff", "revoked", "expired")
@@ -117,6 +116,19 @@ MATRIX = [
     Cell("GET", "/api/v1/sync-runs/", staff_read()),
     Cell("GET", "/api/v1/sync-runs/{id}/", staff_read()),
     Cell("DELETE", "/api/v1/sync-runs/{id}/", staff_not_allowed()),
+    # CI pipelines and the model registry: read only
+    Cell("GET", "/api/v1/pipelines/", read()),
+    Cell("GET", "/api/v1/pipelines/{id}/", read()),
+    Cell("DELETE", "/api/v1/pipelines/{id}/", not_allowed()),
+    Cell("GET", "/api/v1/pipeline-runs/", read()),
+    Cell("GET", "/api/v1/pipeline-runs/{id}/", read()),
+    Cell("POST", "/api/v1/pipeline-runs/", not_allowed(), {"status": "x"}),
+    Cell("GET", "/api/v1/registered-models/", read()),
+    Cell("GET", "/api/v1/registered-models/{id}/", read()),
+    Cell("PATCH", "/api/v1/registered-models/{id}/", not_allowed(), {"name": "x"}),
+    Cell("GET", "/api/v1/model-versions/", read()),
+    Cell("GET", "/api/v1/model-versions/{id}/", read()),
+    Cell("PUT", "/api/v1/model-versions/{id}/", not_allowed(), {"version": "2"}),
     # the Backstage export
     Cell("GET", "/api/v1/backstage/entities", read()),
     Cell("GET", "/api/v1/backstage/entities", read(), query="?format=yaml"),
@@ -130,10 +142,22 @@ def world(catalog, team, member, outsider, staff, tmp_path):
     project = catalog.project("api-model", owner=team, source=None)
     finding = catalog.finding(project, "stale-code")
     descriptor = tmp_path / "catalog-info.yaml"
-    descriptor.write_text("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {type: team, children: []}\n")
+    descriptor.write_text("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: g}\nspec: {}\n")
     source = catalog.source("files", kind=Source.Kind.FILE, config={"paths": [str(descriptor)]})
     run = catalog.sync_run(source)
+    pipeline = Pipeline.objects.create(
+        repository=project.repository, provider="gitlab-ci", external_id=".gitlab-ci.yml", name="ci"
+    )
+    pipeline_run = PipelineRun.objects.create(
+        pipeline=pipeline, external_id="1", status="success", portal_status="success", created_at=catalog.now
+    )
+    model = catalog.registered_model("api-model", project=project)
+    version = ModelVersion.objects.create(registered_model=model, version="1")
     ids = {
+        "pipelines": pipeline.pk,
+        "pipeline-runs": pipeline_run.pk,
+        "registered-models": model.pk,
+        "model-versions": version.pk,
         "projects": project.pk,
         "teams": team.pk,
         "people": member.person.pk,
@@ -183,9 +207,7 @@ def test_matrix(cell: Cell, role: str, world, settings):
 
 def test_matrix_covers_every_operation_of_the_schema():
     schema = SchemaGenerator().get_schema(request=None, public=True)
-    operations = {
-        (method.upper(), path) for path, item in schema["paths"].items() for method in item
-    }
+    operations = {(method.upper(), path) for path, item in schema["paths"].items() for method in item}
     declared = {(cell.method, cell.path) for cell in MATRIX}
     missing = operations - declared
     assert not missing, f"add these operations to the permission matrix: {sorted(missing)}"

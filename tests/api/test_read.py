@@ -116,7 +116,9 @@ def test_the_fast_list_serializer_matches_the_declared_fields(sample, catalog):
     request = APIRequestFactory().get("/api/v1/projects/")
     view = ProjectViewSet(action="list", request=request, format_kwarg=None)
     rows = list(view.page_queryset(Project.objects.order_by("pk")))
-    generic = Project.objects.select_related("owner_team", "owner_person", "system", "repository").order_by("pk")
+    generic = Project.objects.select_related("owner_team", "owner_person", "system", "repository").order_by(
+        "pk"
+    )
     counts = {row.pk: row.open_findings_count for row in rows}
     expected = []
     for project in generic:
@@ -135,8 +137,12 @@ def test_project_detail_nests_what_its_page_shows(sample, catalog, as_user, memb
     )
     ProjectFact.objects.create(project=sample.bravo, name="status", text="green", observed_at=catalog.now)
     body = as_user(member).get(f"/api/v1/projects/{sample.bravo.pk}/").json()
-    assert body["owner"] == {"id": sample.team.pk, "ref": "group:default/ml-platform", "name": "ml-platform",
-                             "title": "ML Platform"}
+    assert body["owner"] == {
+        "id": sample.team.pk,
+        "ref": "group:default/ml-platform",
+        "name": "ml-platform",
+        "title": "ML Platform",
+    }
     assert body["repository"]["name"] == "bravo" and body["repository"]["source"] == "git-main"
     assert body["descriptor"]["path"] == "catalog-info.yaml" and body["descriptor"]["repository"] == "bravo"
     assert [f["rule"] for f in body["open_findings"]] == ["no-owner"]

@@ -59,7 +59,10 @@ def test_revoked_expired_and_inactive_tokens_say_why(member, revoked_token, expi
     member.is_active = False
     member.save()
     response = bearer(token).get("/api/v1/")
-    assert (response.status_code, response.json()["error"]["message"]) == (401, "the token's user is inactive")
+    assert (response.status_code, response.json()["error"]["message"]) == (
+        401,
+        "the token's user is inactive",
+    )
 
 
 def test_service_tokens_are_for_staff_and_act_with_staff_rights(staff, member):

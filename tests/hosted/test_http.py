@@ -205,3 +205,14 @@ def test_missing_statuses_give_none(api):
         assert c.get("nope", missing=(404,)) is None
         with pytest.raises(HttpError, match="answered 404"):
             c.get("nope")
+
+
+def test_answers_stored_for_other_shapes_are_not_used(api):
+    cache = MemoryCache()
+    api.routes["/thing"] = {"v": 1}
+    with client(api, cache=cache) as c:
+        c.get("thing", shape=lambda body: body["v"])
+    with client(api, cache=cache, cache_version=2) as c:
+        assert c.get("thing", shape=lambda body: {"value": body["v"]}) == {"value": 1}
+    assert [s for _, _, s in api.log] == [200, 200]  # no If-None-Match for the old shape
+    assert cache.get(api.base_url + "/thing")[1] == {"data": {"value": 1}, "next": None, "v": 2}

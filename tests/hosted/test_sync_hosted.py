@@ -145,3 +145,35 @@ def test_targeted_sync_reads_one_repository_and_orphans_nothing(source, github):
     assert run.status == SyncRun.Status.SUCCESS and run.orphaned == 0
     assert Repository.objects.get(name="churn").topics == ["ml", "tabular"]
     assert Repository.objects.filter(source=source, gone_at__isnull=True).count() == 3
+
+
+def test_a_run_that_finishes_updates_its_row_and_the_pipeline(source, github):
+    sync_source(source)
+    deploy = Pipeline.objects.get(external_id="12")
+    assert deploy.runs.get(external_id="1004").portal_status == "running"
+    runs = github.routes["/repos/ml-org/fraud-model/actions/runs"].items
+    runs[1] = p.gh_run(1004, 12, conclusion="failure", created=p.NOW - timedelta(hours=4))
+    run = sync_source(source)
+    assert run.status == SyncRun.Status.SUCCESS
+    finished = deploy.runs.get(external_id="1004")
+    assert (finished.status, finished.conclusion, finished.portal_status) == (
+        "completed",
+        "failure",
+        "failure",
+    )
+    deploy.refresh_from_db()
+    assert deploy.latest_status == "failure"
+    assert deploy.failing_since == p.NOW - timedelta(hours=4) + timedelta(seconds=5)
+
+
+def test_the_cache_drops_answers_no_longer_asked_for_after_a_complete_sync(source, github):
+    sync_source(source)
+    keys = set(HttpCacheEntry.objects.values_list("url", flat=True))
+    assert any("/repos/ml-org/churn/" in url for url in keys)
+    github.routes["/repos/ml-org/churn"] = p.gh_repo(102, "churn", branch="develop")
+    sync_source(source, only=("ml-org/churn",))  # targeted: nothing is dropped
+    assert keys <= set(HttpCacheEntry.objects.values_list("url", flat=True))
+    github.routes["/orgs/ml-org/repos"].items.pop(1)  # churn leaves the organization
+    sync_source(source)
+    assert not HttpCacheEntry.objects.filter(url__contains="/repos/ml-org/churn/").exists()
+    assert HttpCacheEntry.objects.filter(url__contains="/repos/ml-org/fraud-model/").exists()

@@ -374,3 +374,10 @@ def test_a_server_that_fails_every_item_stops_the_fetch(httpserver):
     assert not snapshot.complete and snapshot.registered_models == ()
     assert "HTTP 502" in snapshot.errors[0] and "5 requests in a row" in snapshot.errors[0]
     assert len(httpserver.log) < 1 + len(names)
+
+
+def test_prompts_of_the_prompt_registry_are_not_models(httpserver):
+    prompt = registered_model("summarize", tags={"mlflow.prompt.is_prompt": "true"})
+    FakeMLflow(models=[registered_model("m"), prompt]).install(httpserver)
+
+    assert [m.name for m in fetch(httpserver).registered_models] == ["m"]

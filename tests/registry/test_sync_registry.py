@@ -8,6 +8,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from catalog.connectors.records import ModelVersionRecord, RegisteredModelRecord, RunRecord, SourceSnapshot
 from catalog.models import (
@@ -359,3 +360,10 @@ def test_links_follow_the_catalog(source, projects):
 
     projects("fraud-2", annotations={ANNOTATION: "fraud"}, orphaned_at=NOW)  # orphaned projects claim nothing
     assert link_registered_models() == 0
+
+
+def test_source_add_makes_an_mlflow_source():
+    call_command("source_add", "registry", "https://mlflow.example.com/", "--kind", "mlflow")
+    assert Source.objects.get(name="registry").config == {"tracking_uri": "https://mlflow.example.com/"}
+    with pytest.raises(CommandError, match="http:// or https://"):
+        call_command("source_add", "bad", "mlflow.example.com", "--kind", "mlflow")

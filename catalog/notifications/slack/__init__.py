@@ -1,0 +1,1 @@
+"""Slack: the transport (Web API and incoming webhooks), Block Kit messages and interactions."""

@@ -1,0 +1,193 @@
+"""Two real Celery workers on Redis deliver an outbox of 500 notifications to the Slack stand-in:
+every notification reaches Slack exactly once, none twice, none lost; then a worker is killed mid-run
+and the other finishes its work, re-sending at most the rows it held."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+from pytest_httpserver import HTTPServer
+
+from catalog.models import Channel, Notification, Team
+from catalog.notifications.routing import Destination
+from catalog.notifications.slack import blocks
+from catalog.notifications.tasks import deliver_notifications
+from portal.celery import app
+from tests.notifications.slack_standin import TOKEN, SlackStandIn
+from tests.test_celery_worker import broker_url, database_url  # noqa: F401  (broker_url is a fixture)
+
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHANNELS = [f"C0W{i:03d}" for i in range(5)]
+TOTAL = 500
+
+
+@pytest.fixture
+def standin():
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    slack = SlackStandIn(server)
+    slack.channels.update(CHANNELS)
+    yield slack
+    server.clear()
+    server.stop()
+
+
+def start_worker(name: str, env: dict, log: Path) -> subprocess.Popen:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "-n",
+                f"{name}@%h",
+                "--concurrency=2",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a kill reaches its pool too
+        )
+
+
+@pytest.fixture
+def workers(broker_url, standin, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("WORKER_SLACK_TOKEN", TOKEN)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "SLACK_API_URL": standin.api_url,
+        "PORTAL_NOTIFY_CLAIM_TIMEOUT": "5",
+    }
+    logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
+    processes = [start_worker(f"worker{i + 1}", env, log) for i, log in enumerate(logs)]
+    previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
+    app.conf.broker_url, app.conf.task_always_eager = broker_url, False
+    try:
+        deadline = time.monotonic() + 30
+        while not all("ready." in log.read_text() for log in logs):
+            for process, log in zip(processes, logs, strict=True):
+                assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the workers did not start"
+            time.sleep(0.2)
+        yield processes, logs
+    finally:
+        # The broker pool stays open: closing it would break the next test's sends (Celery keeps it).
+        app.conf.update(previous)
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+def fill_outbox(count: int, prefix: str) -> list[str]:
+    teams = [None] + [Team.objects.create(name=f"{prefix}-team-{i}") for i in range(1, len(CHANNELS))]
+    channels = [
+        Channel.objects.create(team=team, token_env="WORKER_SLACK_TOKEN", slack_channel=address)
+        for team, address in zip(teams, CHANNELS, strict=True)
+    ]
+    now = timezone.now()
+    rows = []
+    for i in range(count):
+        channel = channels[i % len(channels)]
+        key = f"{prefix}:{i:04d}"
+        rows.append(
+            Notification(
+                dedup_key=key,
+                kind=Notification.Kind.TEST,
+                channel=channel,
+                payload=blocks.test_message(str(Destination(channel=channel)), dedup_key=key),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    Notification.objects.bulk_create(rows)
+    return [row.dedup_key for row in rows]
+
+
+def wait_until(condition, logs, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                "timed out; worker logs:\n" + "\n".join(log.read_text()[-3000:] for log in logs)
+            )
+        time.sleep(0.25)
+
+
+def sent() -> int:
+    return Notification.objects.filter(status=Notification.Status.SENT).count()
+
+
+def test_two_workers_deliver_500_notifications_once_each(workers, standin):
+    _, logs = workers
+    keys = fill_outbox(TOTAL, "bulk")
+    started = time.monotonic()
+
+    for _ in range(8):  # more runs than the four worker processes: they compete for the same rows
+        deliver_notifications.delay(limit=TOTAL)
+    wait_until(lambda: sent() == TOTAL, logs)
+    elapsed = time.monotonic() - started
+
+    counts = standin.counts_by_key()
+    assert set(counts) == set(keys), "none lost"
+    assert max(counts.values()) == 1, f"duplicates: {[k for k, n in counts.items() if n > 1]}"
+    assert len(standin.posted()) == TOTAL
+    assert set(Notification.objects.values_list("attempts", flat=True)) == {1}
+    delivered_by = [log for log in logs if "notifications delivered" in log.read_text()]
+    assert len(delivered_by) == 2, "both workers took part"
+    processes_seen = {
+        token.split(":")[1] for token in Notification.objects.values_list("claimed_by", flat=True)
+    }
+    assert len(processes_seen) >= 2
+    print(f"\n500 notifications through 2 workers x 2 processes: {elapsed:.1f} s, {TOTAL / elapsed:.0f}/s")
+
+
+def test_a_worker_killed_mid_run_loses_nothing(workers, standin):
+    processes, logs = workers
+    keys = fill_outbox(TOTAL, "kill")
+    standin.server.clear()  # a slower Slack, so that the kill lands mid-run
+    original = standin.handle
+
+    def slow(request):
+        time.sleep(0.01)
+        return original(request)
+
+    standin.server.expect_request("/api/chat.postMessage", method="POST").respond_with_handler(slow)
+
+    for _ in range(8):
+        deliver_notifications.delay(limit=TOTAL)
+    wait_until(lambda: sent() >= 100, logs)
+    os.killpg(processes[0].pid, signal.SIGKILL)  # worker 1 and its pool die between claims and sends
+    processes[0].wait(timeout=10)
+    held = Notification.objects.filter(status=Notification.Status.SENDING).count()
+
+    time.sleep(5.5)  # past PORTAL_NOTIFY_CLAIM_TIMEOUT: the dead worker's claims are stale
+    for _ in range(4):
+        deliver_notifications.delay(limit=TOTAL)
+    wait_until(lambda: sent() == TOTAL, logs[1:])
+
+    counts = standin.counts_by_key()
+    assert set(counts) == set(keys), "none lost"
+    resent = [key for key, n in counts.items() if n > 1]
+    assert max(counts.values()) <= 2, "at most one re-send"
+    assert len(resent) <= held, (resent, held)
+    print(f"\nkilled worker 1 holding {held} claims: {len(resent)} notification(s) re-sent, none lost")
