@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from catalog import models
 from catalog.notifications import admin as notification_admin  # noqa: F401  (registers its models)
 from catalog.rules import RULES
+from catalog.scorecards import admin as scorecards_admin  # noqa: F401  (registers its models)
 
 
 class EntityAdmin(admin.ModelAdmin):
@@ -215,6 +216,43 @@ class PipelineRunAdmin(admin.ModelAdmin):
     list_filter = ["portal_status", "pipeline__provider"]
     list_select_related = ["pipeline"]
     raw_id_fields = ["pipeline"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.APIToken)
+class APITokenAdmin(admin.ModelAdmin):
+    """Tokens are made on the profile page (shown once there); here staff see and revoke them."""
+
+    list_display = ["name", "display_prefix", "user", "kind", "last_used_at", "expires_at", "revoked_at"]
+    list_filter = ["kind", ("revoked_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["user"]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["user", "kind", "name", "prefix", "last_used_at", "expires_at", "revoked_at"]
+    exclude = ["secret_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            token.revoke()
+
+
+@admin.register(models.ProjectFact)
+class ProjectFactAdmin(admin.ModelAdmin):
+    """Read-only: facts are reported through the API."""
+
+    list_display = ["project", "name", "value", "observed_at", "reported_by"]
+    list_filter = ["name"]
+    list_select_related = ["project", "reported_by"]
+    search_fields = ["name", "project__name"]
 
     def has_add_permission(self, request):
         return False

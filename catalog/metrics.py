@@ -9,6 +9,9 @@ the tables that record it, in a few grouped queries, rather than from counters i
   ``portal_source_last_success_timestamp_seconds{source}``: when each source last synced successfully
   (Unix time), for "has not synced for N hours" alerts.
 - ``portal_findings_open{rule, severity}``: open findings.
+- ``portal_notifications{kind, status}``: the notification outbox (``sent`` were delivered, ``failed`` given
+  up after their retries), ``portal_notification_delivery_attempts_total{kind}`` and
+  ``portal_notification_channels_broken`` (channels a permanent error disabled).
 - ``portal_celery_queue_length{queue}``: messages waiting in each Celery queue (Redis ``LLEN`` of the
   queue's lists, priorities included), and ``portal_celery_broker_up`` (1 or 0), when the broker is Redis.
 """
@@ -20,10 +23,11 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Q, Sum
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
-from catalog.models import Finding, Severity, SyncRun
+from catalog.models import Channel, Finding, Notification, Severity, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +40,24 @@ REDIS_TIMEOUT = 1.0  # seconds
 
 
 class CatalogCollector:
-    """A prometheus_client collector; ``collect`` runs the queries (see the module docstring)."""
+    """A prometheus_client collector; ``collect`` runs the queries (see the module docstring).
+
+    ``portal_catalog_metrics_up`` says whether the database answered: when it did not, the scrape still
+    succeeds, with the web process's own metrics and the queue lengths.
+    """
 
     def collect(self) -> Iterator[Metric]:
-        yield from sync_run_metrics()
-        yield finding_metric()
+        up = GaugeMetricFamily(
+            "portal_catalog_metrics_up", "Whether the database answered the metrics' queries."
+        )
+        try:
+            from_database = [*sync_run_metrics(), finding_metric(), *notification_metrics()]
+        except DatabaseError as exc:
+            logger.warning("metrics: the database did not answer: %s", exc)
+            from_database = []
+        up.add_metric([], 1 if from_database else 0)
+        yield up
+        yield from from_database
         yield from queue_metrics()
 
 
@@ -116,6 +133,34 @@ def finding_metric() -> Metric:
     ):
         metric.add_metric([row["rule"], _severity_label(row["severity"])], row["n"])
     return metric
+
+
+def notification_metrics() -> Iterator[Metric]:
+    outbox = GaugeMetricFamily(
+        "portal_notifications",
+        "Notifications in the outbox, by kind and status (sent: delivered; failed: given up).",
+        labels=["kind", "status"],
+    )
+    attempts = CounterMetricFamily(
+        "portal_notification_delivery_attempts", "Delivery attempts made, by kind.", labels=["kind"]
+    )
+    tried: dict[str, int] = {}
+    for row in (
+        Notification.objects.values("kind", "status")
+        .annotate(n=Count("pk"), tries=Sum("attempts"))
+        .order_by("kind", "status")
+    ):
+        outbox.add_metric([row["kind"], row["status"]], row["n"])
+        tried[row["kind"]] = tried.get(row["kind"], 0) + (row["tries"] or 0)
+    for kind, n in tried.items():
+        attempts.add_metric([kind], n)
+    broken = GaugeMetricFamily(
+        "portal_notification_channels_broken", "Channels disabled by a permanent delivery error."
+    )
+    broken.add_metric([], Channel.objects.filter(status=Channel.Status.BROKEN).count())
+    yield outbox
+    yield attempts
+    yield broken
 
 
 def queue_metrics() -> Iterator[Metric]:

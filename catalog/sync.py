@@ -169,6 +169,18 @@ def finish_run(run: SyncRun, tally: Tally, *, status: str | None = None) -> Sync
     run.failed, run.orphaned, run.errors = tally.failed, tally.orphaned, tally.errors
     run.changes = tally.changes
     run.save()
+    logger.info(
+        "sync run %s of source %s: %s (%s created, %s updated, %s unchanged, %s failed, %s orphaned)",
+        run.pk,
+        run.source.name,
+        run.status,
+        run.created,
+        run.updated,
+        run.unchanged,
+        run.failed,
+        run.orphaned,
+        extra={"status": run.status, "duration_ms": round(run.duration.total_seconds() * 1000, 1)},
+    )
     return run
 
 

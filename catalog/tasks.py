@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 
-from catalog import sync
+from catalog import sync, trends
 from catalog.models import Source, SyncRun
 from catalog.rules.evaluate import evaluate_rules as run_rules
+from catalog.scorecards.refresh import after_rules
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,13 @@ def _retry_at(run: SyncRun) -> datetime | None:
 
 @shared_task(ignore_result=True)
 def evaluate_rules(codes: list[str] | None = None) -> None:
-    """Evaluate every enabled rule (or only ``codes``) and update the findings."""
+    """Evaluate every enabled rule (or only ``codes``) and update the findings, then the maintenance burden
+    and the scorecards."""
     result = run_rules(codes=codes)
     logger.info(
         "rules evaluated: %s opened, %s resolved", sum(result.opened.values()), sum(result.resolved.values())
     )
+    after_rules()
 
 
 @shared_task(ignore_result=True)
@@ -69,3 +72,10 @@ def sync_all_sources(trigger: str = SyncRun.Trigger.SCHEDULE) -> None:
     """Queue a sync of every enabled source (one task each, so workers share them)."""
     for pk in Source.objects.filter(enabled=True).values_list("pk", flat=True):
         sync_source.delay(pk, trigger)
+
+
+@shared_task(ignore_result=True)
+def take_snapshots() -> None:
+    """Write today's trend snapshots per team and per rule (idempotent within a day)."""
+    teams, rules = trends.take_snapshots()
+    logger.info("snapshots taken: %s teams, %s rules", teams, rules)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from catalog import profile, triage_views, views
+from catalog import profile, scorecard_views, triage_views, views
 
 urlpatterns = [
     path("profile/tokens/", profile.TokenListView.as_view(), name="profile-tokens"),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("teams/<str:namespace>/<str:name>/", views.TeamDetailView.as_view(), name="team-detail"),
     path("people/<str:namespace>/<str:name>/", views.PersonDetailView.as_view(), name="person-detail"),
     path("findings/<int:pk>/triage/", triage_views.FindingTriageView.as_view(), name="finding-triage"),
+    path("scorecards/", scorecard_views.ScorecardListView.as_view(), name="scorecard-list"),
+    path("scorecards/<slug:name>/", scorecard_views.ScorecardDetailView.as_view(), name="scorecard-detail"),
     path("sync-runs/", views.SyncRunListView.as_view(), name="syncrun-list"),
     path("sync-runs/<int:pk>/", views.SyncRunDetailView.as_view(), name="syncrun-detail"),
     path("sources/", views.SourceListView.as_view(), name="source-list"),

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -218,8 +219,18 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=2)  # processes per worker
+# The queue tasks go to and workers read (two portals sharing one Redis need a queue each).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Fixed entries; django-celery-beat's scheduler copies them into its tables when beat starts.
+CELERY_BEAT_SCHEDULE = {
+    "trend snapshots": {
+        "task": "catalog.tasks.take_snapshots",
+        "schedule": crontab(minute=50, hour=23),  # UTC, daily
+    },
+}
 CELERY_IMPORTS = ["catalog.notifications.tasks"]
 
 DJANGO_TABLES2_TEMPLATE = "tables/table.html"
@@ -281,6 +292,9 @@ PORTAL = {
     # Runs kept per CI pipeline (the newest); webhook delivery ids kept to refuse replays, in days.
     "PIPELINE_RUN_HISTORY": env.int("PORTAL_PIPELINE_RUN_HISTORY", default=50),
     "WEBHOOK_DELIVERY_RETENTION_DAYS": env.int("PORTAL_WEBHOOK_DELIVERY_RETENTION_DAYS", default=7),
+    # A scorecards YAML file (catalog/scorecards/spec.py), e.g. in a checkout of the platform team's
+    # repository, reloaded before each evaluation of the scorecards; empty: scorecards come from the admin.
+    "SCORECARDS_FILE": env.str("PORTAL_SCORECARDS_FILE", default=""),
     # Absolute links in notifications point here.
     "BASE_URL": env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/"),
     # Slack notifications (catalog/notifications/): secrets are read from the environment variables NAMED

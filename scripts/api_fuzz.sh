@@ -14,11 +14,12 @@ cleanup() {
     rm -rf "$data"
 }
 trap cleanup EXIT
-export PORTAL_DATA_DIR="$data" LOG_LEVEL=ERROR
+export PORTAL_DATA_DIR="$data" STATIC_ROOT="$data/static" LOG_LEVEL=ERROR
 unset DATABASE_URL CELERY_BROKER_URL
 manage() { .venv/bin/python manage.py "$@"; }
 
 manage migrate --no-input >/dev/null
+manage collectstatic --no-input >/dev/null  # as the image does: pages (a 404 too) need the manifest
 .venv/bin/python ../shared/bench/gen_catalog.py "$data/catalog" --components 60 --groups 8 >/dev/null
 cat > "$data/people.yaml" <<'YAML'
 apiVersion: backstage.io/v1alpha1
@@ -35,6 +36,21 @@ manage source_add --kind file generated "$data/catalog/all.yaml" "$data/people.y
 manage source_add self . >/dev/null
 manage sync --all >/dev/null || true
 manage evaluate >/dev/null
+# Rows no local source makes (CI pipelines, a model registry, custom facts), so that their endpoints have data.
+manage shell -c '
+from django.utils import timezone
+from catalog.models import ModelVersion, Pipeline, PipelineRun, Project, ProjectFact, RegisteredModel, Source
+now = timezone.now()
+project = Project.objects.exclude(repository=None).order_by("pk").first()
+pipeline = Pipeline.objects.create(repository=project.repository, provider="github-actions", external_id="1",
+                                   name="CI", file_path=".github/workflows/ci.yml", latest_status="failure")
+PipelineRun.objects.create(pipeline=pipeline, external_id="9", status="completed", conclusion="failure",
+                           portal_status="failure", branch="main", created_at=now)
+registry = Source.objects.create(name="registry", kind="mlflow", enabled=False)
+model = RegisteredModel.objects.create(source=registry, name="churn", project=project, aliases={"champion": "1"})
+ModelVersion.objects.create(registered_model=model, version="1", number=1, aliases=["champion"])
+ProjectFact.objects.create(project=project, name="coverage", number=0.8, observed_at=now)
+' >/dev/null
 token=$(manage token_create fuzzer "schemathesis" --service --create-staff)
 
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

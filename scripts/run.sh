@@ -22,4 +22,6 @@ manage sync local || echo "(the sync did not finish: see the messages above and 
 manage evaluate
 manage ensure_admin
 echo "The portal is at http://127.0.0.1:${PORT:-8000}/ (Ctrl-C stops it)."
-exec .venv/bin/python manage.py runserver --insecure --noreload "127.0.0.1:${PORT:-8000}"
+# Plain http on 127.0.0.1 (PORTAL_HTTPS off); WhiteNoise serves the static files; logs for people.
+export LOG_FORMAT=${LOG_FORMAT:-text}
+exec .venv/bin/python manage.py runserver --noreload "127.0.0.1:${PORT:-8000}"

@@ -56,6 +56,7 @@ COMMON_KEYS = (
 DEFAULT_DESCRIPTOR_PATHS = ("catalog-info.yaml", "catalog-info.yml")
 MAX_COMMIT_PAGES = 10  # 1,000 commits: a window busier than that is counted as 1,000
 TOP_AUTHORS = 5
+THREADS_PER_CONNECTION = 2
 
 
 @dataclass(frozen=True)
@@ -230,8 +231,11 @@ def read_descriptors(
 def read_concurrently(
     items: Iterable[T], read_one: Callable[[T], RepositoryRecord], concurrency: int
 ) -> list[RepositoryRecord]:
-    """``read_one`` each item on a pool of ``concurrency`` threads, as ``items`` yields them (a paginated
-    listing keeps loading while the first repositories are read); return the records in item order.
+    """``read_one`` each item on a pool of threads, as ``items`` yields them (a paginated listing keeps
+    loading while the first repositories are read); return the records in item order.
+
+    ``concurrency`` is the number of requests in flight (the client's connections); the pool has twice as
+    many threads, so that while some parse an answer (CPU, under the GIL) the connections stay busy.
 
     The first ``RateLimited`` stops the rest (repositories not started are not read) and is raised once
     the running ones end; any other exception from ``items`` is raised the same way.
@@ -249,7 +253,7 @@ def read_concurrently(
             stop.set()
             return None
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+    with ThreadPoolExecutor(max_workers=THREADS_PER_CONNECTION * concurrency) as pool:
         futures = []
         try:
             for item in items:

@@ -39,7 +39,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -286,7 +286,8 @@ def _millis(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("must be epoch milliseconds, not a boolean")
     try:
-        return datetime.fromtimestamp(int(value) / 1000, UTC)
+        seconds, millis = divmod(int(value), 1000)  # exact: no float rounding of the milliseconds
+        return datetime.fromtimestamp(seconds, UTC) + timedelta(milliseconds=millis)
     except (TypeError, ValueError, OverflowError, OSError):
         raise ValueError(f"must be epoch milliseconds, not {value!r}") from None
 

@@ -9,9 +9,17 @@ from catalog.models.pipelines import Pipeline, PipelineRun, PortalStatus
 from catalog.models.projects import Lifecycle, Project, System
 from catalog.models.registry import ModelVersion, ModelVersionEvent, RegisteredModel
 from catalog.models.repositories import Repository
+from catalog.models.scorecards import (
+    ProjectLevel,
+    Scorecard,
+    ScorecardCheck,
+    ScorecardExemption,
+    ScorecardResult,
+)
 from catalog.models.sources import DescriptorFile, Source, SyncRun
 from catalog.models.teams import Team
 from catalog.models.tokens import APIToken
+from catalog.models.trends import RuleSnapshot, TeamSnapshot
 from catalog.models.triage import TriageEvent
 from catalog.models.webhooks import WebhookDelivery
 
@@ -31,14 +39,21 @@ __all__ = [
     "PortalStatus",
     "Project",
     "ProjectFact",
+    "ProjectLevel",
     "RegisteredModel",
     "Repository",
     "RuleConfig",
+    "RuleSnapshot",
+    "Scorecard",
+    "ScorecardCheck",
+    "ScorecardExemption",
+    "ScorecardResult",
     "Severity",
     "Source",
     "SyncRun",
     "System",
     "Team",
+    "TeamSnapshot",
     "TriageEvent",
     "WebhookDelivery",
 ]

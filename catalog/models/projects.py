@@ -65,6 +65,8 @@ class Project(OwnedModel):
     repository = models.ForeignKey(
         "catalog.Repository", null=True, blank=True, on_delete=models.SET_NULL, related_name="projects"
     )
+    # The maintenance burden of its open findings (catalog/burden.py), written after each evaluation.
+    maintenance_burden = models.FloatField(default=0)
 
     class Meta(OwnedModel.Meta):
         constraints = [
@@ -80,6 +82,7 @@ class Project(OwnedModel):
             # The API's cursor pages (ordered by name, then id) and its owner filter (on the declared reference).
             models.Index(fields=["name", "id"]),
             models.Index(fields=["owner_ref", "name", "id"]),
+            models.Index(fields=["-maintenance_burden", "name"]),
         ]
 
     @property

@@ -43,3 +43,11 @@ def test_unauthenticated_errors_carry_the_scheme(api):
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_a_malformed_id_is_a_404(as_user, member):
+    client = as_user(member)
+    assert client.get("/api/v1/teams/x/").json()["error"]["code"] == "not_found"
+    assert client.post("/api/v1/findings/-1/acknowledge/").json()["error"]["code"] == "not_found"
+    # A segment with a dot matches no API route: the site's own 404 page.
+    assert client.get("/api/v1/people/1.5e-38/").status_code == 404

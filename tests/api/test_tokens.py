@@ -111,3 +111,18 @@ def test_revoke_keeps_the_row(member):
     assert row.revoked_at is not None
     assert APIToken.objects.active().count() == 0
     assert bearer(token).get("/api/v1/").status_code == 401
+
+
+def test_staff_revoke_tokens_in_the_admin(client, member, staff):
+    row, token = APIToken.objects.issue(member, "ci")
+    staff.is_superuser = True
+    staff.save()
+    client.force_login(staff)
+    page = client.get("/admin/catalog/apitoken/").content.decode()
+    assert row.display_prefix in page and token not in page
+    response = client.post(
+        "/admin/catalog/apitoken/", {"action": "revoke", "_selected_action": [row.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    row.refresh_from_db()
+    assert row.revoked_at is not None

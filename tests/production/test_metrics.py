@@ -1,14 +1,16 @@
 """/metrics: Prometheus text format; request latency, sync runs, open findings, queue lengths; guarded."""
 
 import socket
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
-from catalog.models import Severity, SyncRun
+from catalog.models import Channel, Notification, Severity, SyncRun
 from portal.celery import app
+from tests.production.conftest import portal_env, run_python
 
 
 def scrape(client, **headers) -> dict[tuple[str, tuple], float]:
@@ -68,7 +70,26 @@ def test_sync_runs_and_open_findings_from_the_database(client, catalog):
     catalog.finding(bravo, "no-owner", severity=Severity.ERROR)
     catalog.finding(alpha, "no-owner", resolved_at=catalog.now)
 
+    ok, broken = (
+        Channel.objects.create(team=catalog.team("fraud"), slack_channel="#fraud"),
+        Channel.objects.create(team=catalog.team("nlp"), slack_channel="#nlp", status=Channel.Status.BROKEN),
+    )
+    for key, status, attempts in [
+        ("a1", "sent", 1),
+        ("a2", "sent", 2),
+        ("a3", "failed", 6),
+        ("a4", "pending", 0),
+    ]:
+        Notification.objects.create(dedup_key=key, kind="alert", channel=ok, status=status, attempts=attempts)
+    Notification.objects.create(dedup_key="d1", kind="digest", channel=broken, status="failed", attempts=1)
+
     metrics = scrape(client)
+    assert metrics[("portal_catalog_metrics_up", ())] == 1
+    assert metrics[("portal_notifications", (("kind", "alert"), ("status", "sent")))] == 2
+    assert metrics[("portal_notifications", (("kind", "alert"), ("status", "failed")))] == 1
+    assert metrics[("portal_notifications", (("kind", "digest"), ("status", "failed")))] == 1
+    assert metrics[("portal_notification_delivery_attempts_total", (("kind", "alert"),))] == 9
+    assert metrics[("portal_notification_channels_broken", ())] == 1
     git_ok = (("kind", "git"), ("status", "success"))
     assert metrics[("portal_sync_runs_total", git_ok)] == 2
     assert metrics[("portal_sync_runs_total", (("kind", "file"), ("status", "failed")))] == 1
@@ -89,19 +110,44 @@ def test_sync_runs_and_open_findings_from_the_database(client, catalog):
     assert not any(name == "portal_celery_queue_length" for name, _ in metrics)  # no broker configured
 
 
+@pytest.fixture
+def routed_queue():
+    """A queue of this test's own (no worker reads it), named in task_routes as a deployment would."""
+    name = f"metrics-test-{uuid.uuid4().hex[:8]}"
+    previous = app.conf.task_routes
+    app.conf.task_routes = {"catalog.tasks.evaluate_rules": {"queue": name}}
+    yield name
+    app.conf.task_routes = previous
+
+
 @pytest.mark.django_db
-def test_celery_queue_length_counts_every_priority(client, settings, redis_url):
+def test_celery_queue_length_counts_every_priority(client, settings, redis_url, routed_queue):
     settings.CELERY_BROKER_URL = redis_url
     with app.connection_for_write(redis_url) as connection:
         for priority in (0, 0, 9):
             app.send_task("catalog.tasks.evaluate_rules", connection=connection, priority=priority)
     metrics = scrape(client)
     assert metrics[("portal_celery_broker_up", ())] == 1
-    assert metrics[("portal_celery_queue_length", (("queue", "celery"),))] == 3
+    assert metrics[("portal_celery_queue_length", (("queue", routed_queue),))] == 3
+    assert ("portal_celery_queue_length", (("queue", "celery"),)) in metrics  # the default queue too
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
     metrics = scrape(client)
     assert metrics[("portal_celery_broker_up", ())] == 0
-    assert ("portal_celery_queue_length", (("queue", "celery"),)) not in metrics
+    assert not any(name == "portal_celery_queue_length" for name, _ in metrics)
+
+
+def test_a_scrape_succeeds_when_the_database_is_down(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = portal_env(tmp_path, DATABASE_URL=f"postgres://portal:pw@127.0.0.1:{port}/portal")
+    scrape_code = "from django.test import Client\nr = Client().get('/metrics')\n"
+    result = run_python(scrape_code + "print(r.status_code, r.content.decode())", env)
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.split(" ", 1)
+    assert status == "200"
+    assert "portal_catalog_metrics_up 0.0" in body
+    assert "portal_findings_open" not in body

@@ -60,7 +60,7 @@ def test_reads_the_answers_of_a_real_mlflow_3_server(httpserver):
     churn = snapshot.registered_models[0]
     assert churn.aliases == {"champion": "2"}
     assert churn.tags == {"team": "ml-platform", "owner": "alice"}
-    assert churn.registered_at == datetime.fromtimestamp(1795962959.272, UTC)
+    assert churn.registered_at == datetime(2026, 11, 29, 14, 35, 59, 272000, tzinfo=UTC)  # 1795962959272 ms
     assert churn.url == f"{httpserver.url_for('/').rstrip('/')}/#/models/churn-classifier"
     v2, v1 = sorted(churn.versions, key=lambda v: v.version, reverse=True)
     assert (v2.version, v2.aliases, v2.stage, v2.status, v2.run_id) == ("2", ("champion",), "", "READY", RUN)
