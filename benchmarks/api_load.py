@@ -95,18 +95,18 @@ def get(url: str, token: str) -> dict:
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
-    env = {**os.environ, "CONN_MAX_AGE": "600", "LOG_LEVEL": "WARNING"}
+    """gunicorn as production runs it (``portal/gunicorn.py``), with 2 workers on 127.0.0.1:``port``."""
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(WORKERS),
+        "CONN_MAX_AGE": "60",  # as .env.example sets it for production
+        "LOG_LEVEL": "WARNING",
+    }
+    gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
     return subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "portal.wsgi",
-            "--workers",
-            str(WORKERS),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
+        [gunicorn, "--config", "python:portal.gunicorn", "portal.wsgi"],
         cwd=ROOT,
         env=env,
         start_new_session=True,

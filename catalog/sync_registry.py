@@ -67,7 +67,7 @@ class RegistryWriter:
         desired: dict[tuple[str], dict[str, Any]] = {}
         for record in snapshot.registered_models:
             if record.error:
-                self.tally.fail(record.name, record.error)
+                self.tally.fail(f"registered model {record.name}", record.error)
                 continue
             readable.append(record)
             desired[(record.name,)] = _model_values(record)
@@ -113,7 +113,7 @@ class RegistryWriter:
             for version in record.versions:
                 key = (record.name, version.version)
                 if version.run_error:
-                    self.tally.fail(f"{record.name}/{version.version}", version.run_error)
+                    self.tally.fail(f"model version {record.name}/{version.version}", version.run_error)
                 desired[key] = _version_values(model, version)
         stored = core._upsert(ModelVersion, existing, desired, self.tally, self.now)
 
@@ -126,7 +126,7 @@ class RegistryWriter:
             self.record_changes(row, aliases, stage, row.aliases, row.stage, since)
             live[row.registered_model_id].append(row)
         gone = [row for key, row in existing.items() if key not in desired and row.gone_at is None]
-        self.retire(gone)
+        self.retire(gone, name_of)
         return live
 
     def record_changes(
@@ -167,11 +167,14 @@ class RegistryWriter:
                 )
             )
 
-    def retire(self, versions: list[ModelVersion]) -> None:
-        """Mark ``versions`` gone; their aliases and stage end now."""
+    def retire(self, versions: list[ModelVersion], model_names: dict[int, str]) -> None:
+        """Mark ``versions`` gone (counted as orphaned); their aliases and stage end now."""
         for row in versions:
             self.record_changes(row, row.aliases, row.stage, [], "", since=self.now)
             row.gone_at = self.now
+            self.tally.note(
+                "orphaned", "model version", f"{model_names[row.registered_model_id]}/{row.version}"
+            )
         bulk_update(ModelVersion, versions, ["gone_at"])
 
     def mark_gone(self, models: list[RegisteredModel]) -> None:
@@ -180,15 +183,14 @@ class RegistryWriter:
             return
         for model in models:
             model.gone_at, model.production_version_id = self.now, None
+            self.tally.note("orphaned", "registered model", model.name)
         bulk_update(RegisteredModel, models, ["gone_at", "production_version_id"])
-        pks = [m.pk for m in models]
+        names = {m.pk: m.name for m in models}
+        pks = list(names)
         for start in range(0, len(pks), core.BATCH_SIZE):
+            chunk = pks[start : start + core.BATCH_SIZE]
             self.retire(
-                list(
-                    ModelVersion.objects.filter(
-                        registered_model__in=pks[start : start + core.BATCH_SIZE], gone_at__isnull=True
-                    )
-                )
+                list(ModelVersion.objects.filter(registered_model__in=chunk, gone_at__isnull=True)), names
             )
 
     def set_production_versions(

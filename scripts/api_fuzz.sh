@@ -54,7 +54,7 @@ ProjectFact.objects.create(project=project, name="coverage", number=0.8, observe
 token=$(manage token_create fuzzer "schemathesis" --service --create-staff)
 
 port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-.venv/bin/gunicorn portal.wsgi --workers 2 --bind "127.0.0.1:$port" --log-level warning &
+HOST=127.0.0.1 PORT=$port WEB_CONCURRENCY=2 .venv/bin/gunicorn --config python:portal.gunicorn portal.wsgi &
 server=$!
 echo "API fuzzing: $examples examples per operation against http://127.0.0.1:$port/api/schema/"
 .venv/bin/schemathesis run "http://127.0.0.1:$port/api/schema/?format=json" \

@@ -316,14 +316,13 @@ class ProjectListSerializer(ProjectSerializer):
 
     @classmethod
     def list_queryset(cls, queryset):
-        """``queryset`` with what ``to_representation`` reads, and nothing more."""
-        own = [f.attname for f in Project._meta.concrete_fields if f.name != "descriptor_document"]
+        """``queryset`` with the few related fields ``to_representation`` reads, as annotations."""
         related = {
             f"{relation}_{name}": F(f"{relation}__{name}")
             for relation, (_, names) in cls.SUMMARIES.items()
             for name in names
         }
-        return queryset.only(*own).annotate(**related)
+        return queryset.annotate(**related)
 
     @staticmethod
     def _entity(project, relation: str, kind: str):

@@ -79,7 +79,7 @@ class Project(OwnedModel):
         indexes = [
             models.Index(fields=["lifecycle"]),
             models.Index(fields=["type"]),
-            # The API's cursor pages (ordered by name, then id) and its owner filter (on the declared reference).
+            # The API's cursor pages (by name, then id) and its owner filter (on the declared reference).
             models.Index(fields=["name", "id"]),
             models.Index(fields=["owner_ref", "name", "id"]),
             models.Index(fields=["-maintenance_burden", "name"]),

@@ -72,16 +72,18 @@ class ScorecardCheck(models.Model):
     def clean(self) -> None:
         from catalog.scorecards.checks import CHECK_KINDS, check_params
 
+        errors = {}
         if self.scorecard_id and self.level not in self.scorecard.levels:
-            raise ValidationError(
-                {"level": f"one of the scorecard's levels: {', '.join(self.scorecard.levels)}"}
-            )
+            errors["level"] = f"one of the scorecard's levels: {', '.join(self.scorecard.levels)}"
         if self.kind not in CHECK_KINDS:
-            raise ValidationError({"kind": f"one of: {', '.join(sorted(CHECK_KINDS))}"})
-        try:
-            self.params = check_params(self.kind, self.params)
-        except ValueError as error:
-            raise ValidationError({"params": str(error)}) from None
+            errors["kind"] = f"one of: {', '.join(sorted(CHECK_KINDS))}"
+        else:
+            try:
+                self.params = check_params(self.kind, self.params)
+            except ValueError as error:
+                errors["params"] = str(error)
+        if errors:
+            raise ValidationError(errors)
 
 
 class ScorecardExemption(models.Model):
@@ -116,8 +118,14 @@ class ScorecardResult(models.Model):
     ``exempt`` last changed (or the row was made); ``evaluated_at`` the last evaluation that wrote it.
     """
 
-    project = models.ForeignKey("catalog.Project", on_delete=models.CASCADE, related_name="scorecard_results")
-    check_ref = models.ForeignKey(ScorecardCheck, on_delete=models.CASCADE, related_name="results")
+    # No index of their own: the unique (project, check_ref) and the (check_ref, passed) index lead with them,
+    # and each index slows the 100,000-row writes of a scorecard's first evaluation.
+    project = models.ForeignKey(
+        "catalog.Project", on_delete=models.CASCADE, related_name="scorecard_results", db_index=False
+    )
+    check_ref = models.ForeignKey(
+        ScorecardCheck, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
     passed = models.BooleanField()
     exempt = models.BooleanField(default=False)
     detail = models.CharField(max_length=500, blank=True)
@@ -141,8 +149,13 @@ class ProjectLevel(models.Model):
     """The level a project reached on a scorecard: ``level`` ('' below the first), ``rank`` its index + 1
     (0 below the first), ``changed_at`` when it last changed and ``previous_level`` what it was before."""
 
-    project = models.ForeignKey("catalog.Project", on_delete=models.CASCADE, related_name="scorecard_levels")
-    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="project_levels")
+    # Covered by the unique (project, scorecard) and the (scorecard, rank) index.
+    project = models.ForeignKey(
+        "catalog.Project", on_delete=models.CASCADE, related_name="scorecard_levels", db_index=False
+    )
+    scorecard = models.ForeignKey(
+        Scorecard, on_delete=models.CASCADE, related_name="project_levels", db_index=False
+    )
     level = models.CharField(max_length=100, blank=True)
     rank = models.PositiveSmallIntegerField(default=0)
     previous_level = models.CharField(max_length=100, blank=True)

@@ -69,7 +69,7 @@ class APITokenQuerySet(models.QuerySet):
         prefix, sep, _ = token[len(TOKEN_PREFIX) :].partition("_")
         if len(prefix) != PREFIX_LENGTH or not sep:
             return None
-        row = self.select_related("user").filter(prefix=prefix).first()
+        row = next(iter(self.select_related("user").filter(prefix=prefix).order_by()[:1]), None)
         if row is None or not hmac.compare_digest(row.secret_hash, hash_token(token)):
             return None
         return row

@@ -11,10 +11,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Q
 
-from catalog.bulk import bulk_insert, bulk_update
+from catalog.bulk import bulk_update
 from catalog.models import Project, ProjectLevel, Scorecard, ScorecardExemption, ScorecardResult
 from catalog.scorecards.checks import CHECK_KINDS, CheckContext, parse_params
 
@@ -83,13 +83,14 @@ def evaluate_scorecard(scorecard: Scorecard, context: CheckContext) -> Scorecard
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .values_list("check_ref_id", "project_id")
     )
-    stored = {
-        (r.check_ref_id, r.project_id): r
-        for r in ScorecardResult.objects.filter(check_ref__scorecard=scorecard)
-    }
+    # Plain tuples, not model instances: a scorecard has a row per project and check.
+    rows = ScorecardResult.objects.filter(check_ref__scorecard=scorecard).values_list(
+        "check_ref_id", "project_id", "pk", "passed", "exempt", "detail"
+    )
+    stored = {(row[0], row[1]): row[2:] for row in rows}
     outcome = ScorecardOutcome()
-    to_create, to_update = [], []
-
+    to_create, changed, detail_only = [], [], []
+    stamp = prepared(ScorecardResult, "changed_at", now)
     failed_levels: dict[int, set[str]] = {pk: set() for pk in context.projects}
     for check in checks:
         kind = CHECK_KINDS.get(check.kind)
@@ -102,37 +103,61 @@ def evaluate_scorecard(scorecard: Scorecard, context: CheckContext) -> Scorecard
             )
             continue
         verdicts = kind.evaluate(context, parse_params(check.kind, check.params))
+        check_id = check.pk
         for project_id, (passed, detail) in verdicts.items():
-            is_exempt = not passed and (check.pk, project_id) in exempt
+            is_exempt = not passed and (check_id, project_id) in exempt
             if not (passed or is_exempt):
                 failed_levels[project_id].add(check.level)
-            result = stored.pop((check.pk, project_id), None)
+            result = stored.pop((check_id, project_id), None)
             detail = detail[:500]
             if result is None:
-                to_create.append(
+                to_create.append((project_id, check_id, passed, is_exempt, detail, stamp))
+            elif (result[1], result[2]) != (passed, is_exempt):
+                changed.append(
                     ScorecardResult(
-                        project_id=project_id,
-                        check_ref=check,
-                        passed=passed,
-                        exempt=is_exempt,
-                        detail=detail,
-                        changed_at=now,
+                        pk=result[0], passed=passed, exempt=is_exempt, detail=detail, changed_at=now
                     )
                 )
-            elif (result.passed, result.exempt, result.detail) != (passed, is_exempt, detail):
-                if (result.passed, result.exempt) != (passed, is_exempt):
-                    result.changed_at = now
-                result.passed, result.exempt, result.detail = passed, is_exempt, detail
-                to_update.append(result)
-    bulk_insert(ScorecardResult, to_create)
-    bulk_update(ScorecardResult, to_update, ["passed", "exempt", "detail", "changed_at"])
-    gone = [r.pk for r in stored.values()]  # projects orphaned since, or checks skipped
+            elif result[3] != detail:
+                detail_only.append(ScorecardResult(pk=result[0], detail=detail))
+    insert_rows(ScorecardResult, RESULT_FIELDS, to_create)
+    bulk_update(ScorecardResult, changed, ["passed", "exempt", "detail", "changed_at"])
+    bulk_update(ScorecardResult, detail_only, ["detail"])
+    gone = [result[0] for result in stored.values()]  # projects orphaned since, or checks skipped
     for start in range(0, len(gone), 500):
         ScorecardResult.objects.filter(pk__in=gone[start : start + 500]).delete()
-    outcome.created, outcome.changed = len(to_create), len(to_update)
+    outcome.created, outcome.changed = len(to_create), len(changed) + len(detail_only)
 
     _write_levels(scorecard, failed_levels, now, outcome)
     return outcome
+
+
+RESULT_FIELDS = ("project", "check_ref", "passed", "exempt", "detail", "changed_at")
+LEVEL_FIELDS = ("project", "scorecard", "level", "rank", "previous_level", "previous_rank", "changed_at")
+
+
+def prepared(model, field: str, value):
+    """``value`` as the database driver takes it for ``model.field`` (prepared once for many rows)."""
+    connection = connections[router.db_for_write(model)]
+    return model._meta.get_field(field).get_db_prep_save(value, connection)
+
+
+def insert_rows(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert ``rows`` (tuples of driver-ready values, one per field of ``fields``) in one ``executemany``.
+
+    Unlike ``catalog.bulk.bulk_insert`` no model instance is made and nothing is prepared per row: for the
+    100,000 results of a first evaluation of a scorecard over 10,000 projects.
+    """
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})", rows
+        )
 
 
 def reached(levels: list[str], failed_levels: set[str]) -> int:
@@ -144,32 +169,31 @@ def reached(levels: list[str], failed_levels: set[str]) -> int:
 
 
 def _write_levels(scorecard: Scorecard, failed_levels: dict[int, set[str]], now: datetime, outcome) -> None:
-    stored = {row.project_id: row for row in ProjectLevel.objects.filter(scorecard=scorecard)}
+    rows = ProjectLevel.objects.filter(scorecard=scorecard).values_list("project_id", "pk", "level", "rank")
+    stored = {project_id: rest for project_id, *rest in rows}
     to_create, to_update = [], []
+    stamp = prepared(ProjectLevel, "changed_at", now)
     for project_id, failed in failed_levels.items():
         rank = reached(scorecard.levels, failed)
         level = scorecard.levels[rank - 1] if rank else ""
         outcome.levels[level] = outcome.levels.get(level, 0) + 1
         row = stored.pop(project_id, None)
-        if row is None:
-            to_create.append(
+        if row is None:  # a first level is no move up or down: previous_* are the level itself
+            to_create.append((project_id, scorecard.pk, level, rank, level, rank, stamp))
+        elif (row[1], row[2]) != (level, rank):
+            to_update.append(
                 ProjectLevel(
-                    project_id=project_id,
-                    scorecard=scorecard,
+                    pk=row[0],
                     level=level,
                     rank=rank,
-                    previous_level=level,  # a first level is no move up or down
-                    previous_rank=rank,
+                    previous_level=row[1],
+                    previous_rank=row[2],
                     changed_at=now,
                 )
             )
-        elif row.level != level or row.rank != rank:
-            row.previous_level, row.previous_rank = row.level, row.rank
-            row.level, row.rank, row.changed_at = level, rank, now
-            to_update.append(row)
-    bulk_insert(ProjectLevel, to_create)
+    insert_rows(ProjectLevel, LEVEL_FIELDS, to_create)
     bulk_update(ProjectLevel, to_update, ["level", "rank", "previous_level", "previous_rank", "changed_at"])
-    gone = [row.pk for row in stored.values()]
+    gone = [row[0] for row in stored.values()]
     for start in range(0, len(gone), 500):
         ProjectLevel.objects.filter(pk__in=gone[start : start + 500]).delete()
     outcome.level_changes = len(to_create) + len(to_update)

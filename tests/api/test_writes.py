@@ -239,3 +239,11 @@ def test_staff_trigger_a_sync(catalog, as_user, staff, tmp_path):
     assert error["code"] == "conflict" and "already being synced" in error["message"]
     Source.objects.filter(pk=source.pk).update(enabled=False)
     assert "disabled" in error_of(client.post(f"/api/v1/sources/{source.pk}/sync/"), 409)["message"]
+
+
+def test_a_name_taken_meanwhile_is_a_400_not_a_500(as_user, member, monkeypatch):
+    from catalog.api.serializers import ProjectSerializer
+
+    monkeypatch.setattr(ProjectSerializer, "_check_unique", lambda self, project: None)  # lose the race
+    error = error_of(as_user(member).post("/api/v1/projects/", {"name": "team-model"}, format="json"), 400)
+    assert error["fields"] == {"name": ["a project default/team-model already exists"]}

@@ -80,3 +80,33 @@ def sign_in(live_server, page, django_user_model):
         page.wait_for_url(f"{live_server.url}/")
 
     return sign_in
+
+
+# Chromium reports a Content Security Policy violation as an event on the document (and a console error).
+LISTEN_FOR_CSP_VIOLATIONS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}`;
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${where}`);
+});
+"""
+
+
+@pytest.fixture
+def watched(page):
+    """Records the page's CSP violations (events and console errors); returns a function listing them."""
+    console = []
+    page.add_init_script(LISTEN_FOR_CSP_VIOLATIONS)
+    page.on(
+        "console",
+        lambda msg: (
+            console.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
+
+    def violations() -> list[str]:
+        return [*page.evaluate("window.__cspViolations || []"), *console]
+
+    return violations

@@ -12,35 +12,6 @@ from catalog.models import Project, RegisteredModel, Source, SyncRun, Team
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-# Chromium reports a violation as an event on the document; the listener is installed before any script.
-LISTEN = """
-window.__cspViolations = [];
-document.addEventListener('securitypolicyviolation', (e) => {
-  const where = `${e.sourceFile}:${e.lineNumber}`;
-  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${where}`);
-});
-"""
-
-
-@pytest.fixture
-def watched(page):
-    """The page, recording CSP violations (events and console errors); returns a function listing them."""
-    console = []
-    page.add_init_script(LISTEN)
-    page.on(
-        "console",
-        lambda msg: (
-            console.append(msg.text)
-            if msg.type == "error" and "Content Security Policy" in msg.text
-            else None
-        ),
-    )
-
-    def violations() -> list[str]:
-        return [*page.evaluate("window.__cspViolations || []"), *console]
-
-    return violations
-
 
 def catalog_pages(catalog) -> list[str]:
     catalog.populate(6)
@@ -81,8 +52,8 @@ def test_every_page_satisfies_the_policy(page, live_server, catalog, django_user
     for url in urls:
         response = page.goto(f"{live_server.url}{url}")
         assert response.status == 200, url
-        policy = response.headers["content-security-policy"]
-        assert "script-src 'self';" in policy and "unsafe" not in policy, url
+        policy = dict(d.strip().split(" ", 1) for d in response.headers["content-security-policy"].split(";"))
+        assert policy["script-src"] == policy["style-src"] == "'self'", url
         page.wait_for_load_state("networkidle")
         assert watched() == [], url
     # The REST API's pages come from DRF's and drf-spectacular's templates, which have inline code: only
@@ -90,8 +61,8 @@ def test_every_page_satisfies_the_policy(page, live_server, catalog, django_user
     for url in ("/api/v1/", "/api/v1/projects/", "/api/docs/"):
         response = page.goto(f"{live_server.url}{url}")
         assert response.status == 200, url
-        policy = response.headers["content-security-policy"]
-        assert "script-src 'self' 'unsafe-inline'" in policy and "frame-ancestors 'none'" in policy, url
+        policy = dict(d.strip().split(" ", 1) for d in response.headers["content-security-policy"].split(";"))
+        assert policy["script-src"] == "'self' 'unsafe-inline'" and policy["frame-ancestors"] == "'none'", url
         page.wait_for_load_state("networkidle")
         assert watched() == [], url
 
@@ -106,8 +77,6 @@ def test_htmx_updates_satisfy_the_policy(page, live_server, sign_in, catalog, wa
         "project-00", delay=20
     )
     expect(page).to_have_url(re.compile(r"[?&]q=project-00\b"))
-    page.locator("#project-table thead a", has_text="Name").click()
-    expect(page).to_have_url(re.compile(r"[?&]sort=name\b"))
     # htmx injected no indicator <style> (includeIndicatorStyles is off): nothing for the policy to block.
     assert page.locator("head style").count() == 0
     assert watched() == []

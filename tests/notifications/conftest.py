@@ -7,9 +7,21 @@ import copy
 import pytest
 
 from catalog.models import Channel
+from portal.celery import app
 from tests.notifications.slack_standin import TOKEN, SlackStandIn
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_broker_pool():
+    """Forget the broker pool an eager task made. Celery acquires a producer even for an eager task, so
+    the first ``delay`` of a test session pins its pools to the default broker (none is set here); a later
+    test with a real worker would then send its tasks there and never to Redis."""
+    yield
+    if not app.conf.broker_url:  # its connections were never opened: nothing to close
+        app._pool = None
+        app.amqp._producer_pool = None
 
 
 def notify_settings(settings, **values) -> None:

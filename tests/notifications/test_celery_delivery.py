@@ -133,17 +133,24 @@ def wait_until(condition, logs, timeout: float = 120) -> None:
         time.sleep(0.25)
 
 
+def queue_deliveries(runs: int, broker: str) -> None:
+    """Send ``runs`` delivery tasks to the broker over their own connection: the app's pool may have been
+    made by an earlier eager task, before the broker was set."""
+    with app.connection_for_write(broker) as connection:
+        for _ in range(runs):
+            deliver_notifications.apply_async(kwargs={"limit": TOTAL}, connection=connection)
+
+
 def sent() -> int:
     return Notification.objects.filter(status=Notification.Status.SENT).count()
 
 
-def test_two_workers_deliver_500_notifications_once_each(workers, standin):
+def test_two_workers_deliver_500_notifications_once_each(workers, standin, broker_url):  # noqa: F811
     _, logs = workers
     keys = fill_outbox(TOTAL, "bulk")
     started = time.monotonic()
 
-    for _ in range(8):  # more runs than the four worker processes: they compete for the same rows
-        deliver_notifications.delay(limit=TOTAL)
+    queue_deliveries(8, broker_url)  # more runs than the four worker processes: they compete for rows
     wait_until(lambda: sent() == TOTAL, logs)
     elapsed = time.monotonic() - started
 
@@ -161,7 +168,7 @@ def test_two_workers_deliver_500_notifications_once_each(workers, standin):
     print(f"\n500 notifications through 2 workers x 2 processes: {elapsed:.1f} s, {TOTAL / elapsed:.0f}/s")
 
 
-def test_a_worker_killed_mid_run_loses_nothing(workers, standin):
+def test_a_worker_killed_mid_run_loses_nothing(workers, standin, broker_url):  # noqa: F811
     processes, logs = workers
     keys = fill_outbox(TOTAL, "kill")
     standin.server.clear()  # a slower Slack, so that the kill lands mid-run
@@ -173,16 +180,14 @@ def test_a_worker_killed_mid_run_loses_nothing(workers, standin):
 
     standin.server.expect_request("/api/chat.postMessage", method="POST").respond_with_handler(slow)
 
-    for _ in range(8):
-        deliver_notifications.delay(limit=TOTAL)
+    queue_deliveries(8, broker_url)
     wait_until(lambda: sent() >= 100, logs)
     os.killpg(processes[0].pid, signal.SIGKILL)  # worker 1 and its pool die between claims and sends
     processes[0].wait(timeout=10)
     held = Notification.objects.filter(status=Notification.Status.SENDING).count()
 
     time.sleep(5.5)  # past PORTAL_NOTIFY_CLAIM_TIMEOUT: the dead worker's claims are stale
-    for _ in range(4):
-        deliver_notifications.delay(limit=TOTAL)
+    queue_deliveries(4, broker_url)
     wait_until(lambda: sent() == TOTAL, logs[1:])
 
     counts = standin.counts_by_key()

@@ -4,10 +4,11 @@ rate limiting. The laptop's defaults (plain http on 127.0.0.1) keep working."""
 import json
 
 import pytest
+from django.core.checks import run_checks
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
-from tests.production.conftest import STRONG_SECRET_KEY, manage, portal_env, run_python
+from tests.production.conftest import STRONG_SECRET_KEY, portal_env, run_python
 
 PRODUCTION = {
     "DEBUG": "false",
@@ -20,18 +21,11 @@ PRODUCTION = {
 DEPLOY_WARNINGS = ("security.W004", "security.W008", "security.W012", "security.W016")
 
 
-def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=portal_env(tmp_path, **PRODUCTION))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "System check identified no issues" in result.stdout
-
-
-def test_check_deploy_flags_plain_http(tmp_path):
-    env = portal_env(tmp_path, **{**PRODUCTION, "PORTAL_HTTPS": "false"})
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
-    assert result.returncode != 0
-    for code in DEPLOY_WARNINGS:
-        assert code in result.stderr + result.stdout
+def test_check_deploy_flags_plain_http():
+    """Without PORTAL_HTTPS (the laptop's default, as in this test run) the deployment checks object: the
+    clean result of tests/production/test_deployment_files.py comes from the production settings."""
+    found = {message.id for message in run_checks(include_deployment_checks=True)}
+    assert set(DEPLOY_WARNINGS) <= found
 
 
 HEADERS_SCRIPT = """

@@ -208,7 +208,11 @@ def test_deleted_versions_and_models_are_marked_gone_and_lose_their_labels(sourc
     assert events("fraud")[-1] == ("1", "alias", "champion", "removed", NOW + DAY)
     churn = RegisteredModel.objects.get(name="churn")
     assert churn.gone_at == NOW + DAY and churn.versions.get().gone_at == NOW + DAY
-    assert tally.failed == 0
+    assert tally.failed == 0 and tally.orphaned == 3
+    assert tally.changes["orphaned"] == {
+        "model version": ["fraud/1", "churn/1"],
+        "registered model": ["churn"],
+    }
     # back in the registry: no longer gone
     write(source, model("fraud", version(2)), model("churn", version(1)), now=NOW + 2 * DAY)
     assert RegisteredModel.objects.get(name="churn").gone_at is None
@@ -238,7 +242,9 @@ def test_a_model_whose_versions_failed_keeps_its_last_good_data(source):
     fraud = RegisteredModel.objects.get(name="fraud")
     assert fraud.tags == {"a": "1"} and fraud.last_read_at == NOW and fraud.production_version.version == "1"
     assert not fraud.versions.filter(gone_at__isnull=False).exists()
-    assert tally.errors == [{"item": "fraud", "message": "GET .../model-versions/search: HTTP 500"}]
+    assert tally.errors == [
+        {"item": "registered model fraud", "message": "GET .../model-versions/search: HTTP 500"}
+    ]
 
 
 def test_a_run_that_could_not_be_read_keeps_the_stored_run_facts(source):
@@ -250,7 +256,7 @@ def test_a_run_that_could_not_be_read_keeps_the_stored_run_facts(source):
 
     v1 = ModelVersion.objects.get()
     assert (v1.git_commit, v1.metrics, v1.trained_at) == ("b" * 40, {"auc": 0.9}, NOW - 30 * DAY)
-    assert tally.errors == [{"item": "fraud/1", "message": "runs/get: HTTP 500"}]
+    assert tally.errors == [{"item": "model version fraud/1", "message": "runs/get: HTTP 500"}]
 
 
 def test_a_version_longer_than_its_columns_fails_alone(source):

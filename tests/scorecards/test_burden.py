@@ -68,3 +68,15 @@ def test_the_evaluate_task_updates_burden_and_scorecards(catalog):
     assert dict(ProjectLevel.objects.values_list("project__name", "level")) == {"owned": "ok", "unowned": ""}
     unowned.refresh_from_db()
     assert unowned.maintenance_burden > 0 and unowned.findings.filter(rule="no-owner").exists()
+
+
+def test_manage_evaluate_updates_the_burden(catalog):
+    import io
+
+    from django.core.management import call_command
+
+    unowned = catalog.project("unowned")
+    call_command("evaluate", "no-owner", stdout=io.StringIO())
+    unowned.refresh_from_db()
+    assert unowned.findings.filter(rule="no-owner", resolved_at=None).exists()
+    assert unowned.maintenance_burden > 0
