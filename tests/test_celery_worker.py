@@ -76,6 +76,7 @@ def worker(broker_url, tmp_path):
         )
     previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
     app.conf.broker_url, app.conf.task_always_eager = broker_url, False
+    forget_broker_pools()  # an eager task earlier in the session pinned them to no broker
     try:
         deadline = time.monotonic() + 30
         while "ready." not in log.read_text():
@@ -84,10 +85,17 @@ def worker(broker_url, tmp_path):
             time.sleep(0.2)
         yield log
     finally:
-        app.conf.update(previous)
         app.pool.force_close_all()
+        app.conf.update(previous)
+        forget_broker_pools()
         process.terminate()
         process.wait(timeout=30)
+
+
+def forget_broker_pools() -> None:
+    """Make Celery build its connection and producer pools again, for the broker now configured."""
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_for(condition, log: Path, timeout: float = 60):
