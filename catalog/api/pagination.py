@@ -1,7 +1,7 @@
 """Cursor pagination with a total count: ``{"count", "next", "previous", "results"}``.
 
 A cursor page costs one keyset query however deep it goes; ``count`` is one more ``COUNT(*)`` of the
-filtered rows. ``?limit=`` sets the page size (50 by default, at most 500). The view's ordering gets the
+filtered rows, except on a first page that holds them all (then it is the page's length). ``?limit=`` sets the page size (50 by default, at most 500). The view's ordering gets the
 primary key as a last tie-breaker, so rows with equal sort values keep a stable order across pages.
 """
 
@@ -16,12 +16,16 @@ class CursorPagination(pagination.CursorPagination):
     ordering = ("pk",)
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.count = queryset.order_by().count()
+        rows = queryset
         # A view may add what its rows need only after they are counted: joins would slow the count down.
         page_queryset = getattr(view, "page_queryset", None)
         if page_queryset is not None:
             queryset = page_queryset(queryset)
-        return super().paginate_queryset(queryset, request, view)
+        page = super().paginate_queryset(queryset, request, view)
+        if page is not None:
+            whole = self.cursor is None and not self.has_next
+            self.count = len(page) if whole else rows.order_by().count()
+        return page
 
     def get_ordering(self, request, queryset, view):
         ordering = tuple(super().get_ordering(request, queryset, view))

@@ -119,7 +119,7 @@ def test_the_fast_list_serializer_matches_the_declared_fields(sample, catalog):
     generic = Project.objects.select_related("owner_team", "owner_person", "system", "repository").order_by(
         "pk"
     )
-    counts = {row.pk: row.open_findings_count for row in rows}
+    counts = {row["id"]: row["open_findings_count"] for row in rows}
     expected = []
     for project in generic:
         project.open_findings_count = counts[project.pk]

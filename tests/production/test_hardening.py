@@ -17,6 +17,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "portal.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://portal.example.com",
     "PORTAL_ALLOW_LOCAL_PATHS": "false",
+    "PORTAL_PROXY_SSL_HEADER": "true",
 }
 DEPLOY_WARNINGS = ("security.W004", "security.W008", "security.W012", "security.W016")
 
@@ -35,10 +36,12 @@ c = Client()
 plain = c.get('/login/', HTTP_HOST='portal.example.com')
 tls = c.get('/login/', HTTP_HOST='portal.example.com', secure=True)
 probe = c.get('/healthz', HTTP_HOST='10.0.3.7:8000')
+proxied = c.get('/login/', HTTP_HOST='portal.example.com', HTTP_X_FORWARDED_PROTO='https')
 print(json.dumps({
     'plain': [plain.status_code, plain.get('Location')],
     'tls': [tls.status_code, dict(tls.headers), tls.cookies['csrftoken'].output()],
     'probe': [probe.status_code, probe.get('Location')],
+    'proxied': [proxied.status_code, proxied.get('Strict-Transport-Security')],
 }))
 """
 
@@ -49,6 +52,8 @@ def test_production_headers_and_cookies(tmp_path):
     answers = json.loads(result.stdout.strip().splitlines()[-1])
     assert answers["plain"] == [301, "https://portal.example.com/login/"]
     assert answers["probe"] == [200, None]  # probes are answered over http, whatever the Host
+    # Behind the proxy that ended TLS (X-Forwarded-Proto: https), the request counts as secure.
+    assert answers["proxied"] == [200, "max-age=31536000; includeSubDomains; preload"]
     status, headers, csrf_cookie = answers["tls"]
     assert status == 200
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
