@@ -214,3 +214,22 @@ def test_the_admin_refuses_bad_parameters(admin_client):
     response = admin_client.post(url, {"code": "stale-code", "enabled": "on", "params": '{"days": -5}'})
     assert response.status_code == 200 and "days must not be negative" in response.content.decode()
     assert not RuleConfig.objects.exists()
+
+
+def test_a_rule_is_evaluated_again_when_a_concurrent_evaluation_wrote_first(source, monkeypatch):
+    project = make_project(source, "p", days_since_commit=100)
+    real_bulk_create = Finding.objects.bulk_create
+    calls = []
+
+    def racing_bulk_create(objs, **kwargs):
+        if not calls:  # another worker opens the same finding between our read and our write
+            Finding.objects.create(
+                rule="stale-code", project=project, message="theirs", first_seen_at=NOW, last_seen_at=NOW
+            )
+        calls.append(len(objs))
+        return real_bulk_create(objs, **kwargs)
+
+    monkeypatch.setattr(Finding.objects, "bulk_create", racing_bulk_create)
+    evaluate_rules(now=NOW, codes=["stale-code"])
+    assert calls == [1, 1]  # refused once, then written on the second evaluation
+    assert Finding.objects.get(resolved_at=None).message.startswith("No commit on main for 100 days")

@@ -1,8 +1,9 @@
 """Cursor pagination with a total count: ``{"count", "next", "previous", "results"}``.
 
 A cursor page costs one keyset query however deep it goes; ``count`` is one more ``COUNT(*)`` of the
-filtered rows, except on a first page that holds them all (then it is the page's length). ``?limit=`` sets the page size (50 by default, at most 500). The view's ordering gets the
-primary key as a last tie-breaker, so rows with equal sort values keep a stable order across pages.
+filtered rows, except on a first page that holds them all (then it is the page's length). ``?limit=``
+sets the page size (50 by default, at most 500). The view's ordering gets the primary key as a last
+tie-breaker, so rows with equal sort values keep a stable order across pages.
 """
 
 from rest_framework import pagination

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from catalog.bulk import bulk_update
 from catalog.models import Finding, RuleConfig
@@ -16,6 +16,8 @@ from catalog.notifications.outbox import announce
 from catalog.rules.registry import RULES, Rule, RuleContext
 
 logger = logging.getLogger(__name__)
+
+CONCURRENT_RETRIES = 2  # times a rule is evaluated again after a concurrent evaluation wrote first
 
 
 @dataclass
@@ -41,7 +43,9 @@ def evaluate_rules(*, now: datetime | None = None, codes: list[str] | None = Non
 
     A verdict that holds opens a finding or refreshes the open one (``last_seen_at``, message, evidence,
     severity); an open finding whose verdict no longer holds, or whose rule is disabled, gets
-    ``resolved_at``. Each rule is written in its own transaction. Raises KeyError for an unknown code.
+    ``resolved_at``. Each rule is written in its own transaction; when another evaluation running at the
+    same time opened the same finding first (the open-finding unique constraint refuses ours), the rule is
+    evaluated again on what that one wrote. Raises KeyError for an unknown code.
     """
     now = now or datetime.now(UTC)
     configs = {c.code: c for c in RuleConfig.objects.all()}
@@ -49,14 +53,21 @@ def evaluate_rules(*, now: datetime | None = None, codes: list[str] | None = Non
     for code in codes or list(RULES):
         rule = RULES[code]
         config = configs.get(code)
-        with transaction.atomic():
-            if config is not None and not config.enabled:
-                verdicts = []
-            else:
-                context = RuleContext(now=now, params=rule_params(rule, config))
-                verdicts = list(rule.check(context))
-            severity = config.severity if config and config.severity else rule.severity
-            _write_findings(rule.code, verdicts, severity, now, result)
+        for attempt in range(CONCURRENT_RETRIES + 1):
+            try:
+                with transaction.atomic():
+                    if config is not None and not config.enabled:
+                        verdicts = []
+                    else:
+                        context = RuleContext(now=now, params=rule_params(rule, config))
+                        verdicts = list(rule.check(context))
+                    severity = config.severity if config and config.severity else rule.severity
+                    _write_findings(rule.code, verdicts, severity, now, result)
+                break
+            except IntegrityError:
+                if attempt == CONCURRENT_RETRIES:
+                    raise
+                logger.info("rule %s: another evaluation wrote the same findings first; evaluating again", code)
     return result
 
 
