@@ -67,7 +67,7 @@ def evaluate_rules(*, now: datetime | None = None, codes: list[str] | None = Non
             except IntegrityError:
                 if attempt == CONCURRENT_RETRIES:
                     raise
-                logger.info("rule %s: another evaluation wrote the same findings first; evaluating again", code)
+                logger.info("rule %s: a concurrent evaluation wrote first; evaluating it again", code)
     return result
 
 
