@@ -10,7 +10,8 @@ import pytest
 from catalog.connectors.records import DescriptorError, EntityRef
 from catalog.descriptors.backstage import load_tree, location_targets, parse_file, parse_ref
 
-CORPUS = Path("/work/shared/corpus/backstage")
+# The corpus lies in the shared folder beside the checkout (CI puts a copy there).
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "backstage"
 PREFIX = "backstage__backstage__packages__catalog-model__examples__"
 
 COMPONENT = """\
