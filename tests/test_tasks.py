@@ -17,13 +17,20 @@ pytestmark = pytest.mark.django_db
 def source(tmp_path):
     make_repo(tmp_path / "repos" / "fraud", days_ago=[200])
     return Source.objects.create(
-        name="repos", kind=Source.Kind.GIT, config={"paths": [str(tmp_path / "repos")]}, sync_interval_minutes=15
+        name="repos",
+        kind=Source.Kind.GIT,
+        config={"paths": [str(tmp_path / "repos")]},
+        sync_interval_minutes=15,
     )
 
 
 def test_each_source_gets_a_beat_schedule_that_follows_it(source):
     task = PeriodicTask.objects.get(name=f"sync source {source.pk}")
-    assert (task.task, json.loads(task.args), task.enabled) == ("catalog.tasks.sync_source", [source.pk], True)
+    assert (task.task, json.loads(task.args), task.enabled) == (
+        "catalog.tasks.sync_source",
+        [source.pk],
+        True,
+    )
     assert (task.interval.every, task.interval.period) == (15, "minutes")
     source.enabled, source.sync_interval_minutes = False, 60
     source.save()
