@@ -207,6 +207,7 @@ def main() -> None:
         )
     print(f"goal: at least {GOAL_RPS} requests/s, p99 under {GOAL_P99_MS} ms, no errors")
     print("a real Backstage catalog backend, same data and machine: 22-30 requests/s, p99 about 960 ms")
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -57,11 +57,13 @@ port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0
 HOST=127.0.0.1 PORT=$port WEB_CONCURRENCY=2 .venv/bin/gunicorn --config python:portal.gunicorn portal.wsgi &
 server=$!
 echo "API fuzzing: $examples examples per operation against http://127.0.0.1:$port/api/schema/"
-.venv/bin/schemathesis run "http://127.0.0.1:$port/api/schema/?format=json" \
+# From the temporary folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
+root=$PWD
+(cd "$data" && "$root/.venv/bin/schemathesis" run "http://127.0.0.1:$port/api/schema/?format=json" \
     --wait-for-schema 30 \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,response_schema_conformance \
     --max-examples "$examples" \
     --seed "${API_FUZZ_SEED:-6}" \
     --generation-database none \
-    --no-color
+    --no-color)

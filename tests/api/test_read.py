@@ -158,3 +158,26 @@ def test_anonymous_read_is_a_setting(sample, api, settings):
     settings.PORTAL = {**settings.PORTAL, "ANONYMOUS_READ": True}
     assert api.get("/api/v1/projects/").status_code == 200
     assert api.get("/api/v1/sources/").status_code == 401
+
+
+def test_filter_sets_build_their_form_class_once_unless_a_filter_depends_on_the_request():
+    import django_filters
+
+    from catalog.api.filters import with_cached_form
+    from catalog.filtersets import ProjectFilterSet
+    from catalog.models import Team
+
+    fast = with_cached_form(ProjectFilterSet)
+    assert issubclass(fast, ProjectFilterSet) and with_cached_form(ProjectFilterSet) is fast
+    first, second = fast({"lifecycle": "production"}), fast({"owner": "fraud"})
+    assert first.get_form_class() is second.get_form_class()
+    assert second.form.is_valid() and second.form.cleaned_data["owner"] == "group:default/fraud"
+
+    class PerRequest(django_filters.FilterSet):
+        team = django_filters.ModelChoiceFilter(queryset=lambda request: Team.objects.all())
+
+        class Meta:
+            model = Project
+            fields = ["team"]
+
+    assert with_cached_form(PerRequest) is PerRequest
