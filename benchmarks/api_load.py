@@ -22,46 +22,11 @@ import sys
 import time
 import urllib.request
 
-from _setup import ROOT, django_with_fresh_database, generate_catalog
+from _setup import ROOT, django_with_fresh_database, load_catalog
 
 CONNECTIONS = 10
 WORKERS = 2
 GOAL_RPS, GOAL_P99_MS = 300, 100
-
-
-def load_catalog(data_dir) -> None:
-    """The file source's sync of gen_catalog.py's Location, a repository per project, the rules' findings."""
-    import random
-    from datetime import UTC, datetime, timedelta
-
-    from catalog.models import Project, Repository, Source
-    from catalog.rules.evaluate import evaluate_rules
-    from catalog.sync import sync_source
-
-    location = generate_catalog(data_dir / "catalog")
-    source = Source.objects.create(name="bench", kind=Source.Kind.FILE, config={"paths": [str(location)]})
-    sync_source(source)
-    rng = random.Random(42)
-    now = datetime.now(UTC)
-    projects = list(Project.objects.order_by("pk"))
-    repositories = Repository.objects.bulk_create(
-        [
-            Repository(
-                source=source,
-                external_id=f"acme-ml/{p.name}",
-                url=f"https://github.com/acme-ml/{p.name}",
-                name=p.name,
-                default_branch="main",
-                last_commit_at=now - timedelta(days=rng.randint(0, 400)),
-            )
-            for p in projects
-        ],
-        batch_size=500,
-    )
-    for project, repository in zip(projects, repositories, strict=True):
-        project.repository = repository
-    Project.objects.bulk_update(projects, ["repository"], batch_size=500)
-    evaluate_rules()
 
 
 def ensure_wrk() -> str:

@@ -126,12 +126,12 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="portal-load-"))
     recreate_database(database_url)
     setup_django(database_url, data_dir)
-    from pages import load_catalog
+    from pages import UNKNOWN_OWNER_SHARE, load_catalog
 
     from catalog.models import Finding, Project
 
     started = time.perf_counter()
-    load_catalog(data_dir)
+    load_catalog(data_dir, unknown_owner_share=UNKNOWN_OWNER_SHARE)
     print(
         f"catalog: {Project.objects.count()} projects, {Finding.objects.filter(resolved_at=None).count()} "
         f"open findings (loaded in {time.perf_counter() - started:.0f} s)"

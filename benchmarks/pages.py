@@ -7,53 +7,13 @@ signed-in user. Prints the median and p95 in milliseconds and the number of SQL 
 Usage: python benchmarks/pages.py
 """
 
-import random
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
 
-from _setup import django_with_fresh_database, generate_catalog
+from _setup import django_with_fresh_database, load_catalog
 
+UNKNOWN_OWNER_SHARE = 0.03  # of the projects, owned by a team that does not exist
 REQUESTS = 30
-
-
-def load_catalog(data_dir) -> None:
-    from catalog.models import Project, Repository, Source
-    from catalog.rules.evaluate import evaluate_rules
-    from catalog.sync import sync_source
-
-    source = Source.objects.create(
-        name="bench", kind=Source.Kind.FILE, config={"paths": [str(generate_catalog(data_dir / "catalog"))]}
-    )
-    sync_source(source)
-    rng = random.Random(42)
-    now = datetime.now(UTC)
-    projects = list(Project.objects.order_by("pk"))
-    repositories = Repository.objects.bulk_create(
-        [
-            Repository(
-                source=source,
-                external_id=f"acme-ml/{p.name}",
-                url=f"https://github.com/acme-ml/{p.name}",
-                name=p.name,
-                default_branch="main",
-                last_commit_sha=f"{rng.getrandbits(160):040x}",
-                last_commit_at=now - timedelta(days=rng.randint(0, 400)),
-                last_commit_author_name="Ada",
-                commits_in_window=rng.randint(0, 60),
-            )
-            for p in projects
-        ],
-        batch_size=500,
-    )
-    for project, repository in zip(projects, repositories, strict=True):
-        project.repository = repository
-    Project.objects.bulk_update(projects, ["repository"], batch_size=500)
-    unknown = rng.sample(projects, len(projects) * 3 // 100)
-    Project.objects.filter(pk__in=[p.pk for p in unknown]).update(
-        owner_ref="group:default/gone", owner_team=None
-    )
-    evaluate_rules()
 
 
 def measure(client, url: str) -> tuple[float, float, int, int]:
@@ -79,7 +39,7 @@ def main() -> None:
 
     from catalog.models import Finding, Project
 
-    load_catalog(data_dir)
+    load_catalog(data_dir, unknown_owner_share=UNKNOWN_OWNER_SHARE)
     print(
         f"catalog: {Project.objects.count()} projects, "
         f"{Finding.objects.filter(resolved_at=None).count()} open findings"

@@ -2,13 +2,17 @@
 
 import json
 
+from auditlog.mixins import AuditlogHistoryAdminMixin
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 
 from catalog import models
+from catalog.audit import record_sync_trigger
 from catalog.notifications import admin as notification_admin  # noqa: F401  (registers its models)
 from catalog.rules import RULES
 from catalog.scorecards import admin as scorecards_admin  # noqa: F401  (registers its models)
+from catalog.source_config import redacted_config
 
 
 class EntityAdmin(admin.ModelAdmin):
@@ -25,17 +29,39 @@ class EntityAdmin(admin.ModelAdmin):
     ]
 
 
+class MembershipInline(admin.TabularInline):
+    """A team's members, with where each membership comes from (catalog/memberships.py)."""
+
+    model = models.Membership
+    autocomplete_fields = ["person"]
+    fields = ["person", "from_descriptor", "from_idp", "from_portal"]
+    extra = 0
+
+
 @admin.register(models.Team)
 class TeamAdmin(EntityAdmin):
     list_display = [*EntityAdmin.list_display, "type", "parent"]
-    autocomplete_fields = ["parent", "members"]
+    autocomplete_fields = ["parent"]
+    inlines = [MembershipInline]
 
 
 @admin.register(models.Person)
 class PersonAdmin(EntityAdmin):
-    list_display = ["name", "namespace", "title", "email", "user", "source"]
+    list_display = ["name", "namespace", "title", "email", "user", "source", "deactivated_at"]
+    list_filter = [("deactivated_at", admin.EmptyFieldListFilter)]
     search_fields = [*EntityAdmin.search_fields, "email", "git_emails"]
     autocomplete_fields = ["user"]
+    actions = ["deactivate", "reactivate"]
+
+    @admin.action(description="Deactivate the selected people (they left)")
+    def deactivate(self, request, queryset):
+        count = queryset.filter(deactivated_at__isnull=True).update(deactivated_at=timezone.now())
+        self.message_user(request, f"{count} deactivated.", messages.SUCCESS)
+
+    @admin.action(description="Reactivate the selected people")
+    def reactivate(self, request, queryset):
+        count = queryset.filter(deactivated_at__isnull=False).update(deactivated_at=None)
+        self.message_user(request, f"{count} reactivated.", messages.SUCCESS)
 
 
 @admin.register(models.System)
@@ -45,7 +71,8 @@ class SystemAdmin(EntityAdmin):
 
 
 @admin.register(models.Project)
-class ProjectAdmin(EntityAdmin):
+class ProjectAdmin(AuditlogHistoryAdminMixin, EntityAdmin):
+    show_auditlog_history_link = True  # its audit log (django-auditlog), per row
     list_display = [
         "name",
         "namespace",
@@ -76,8 +103,25 @@ class RepositoryAdmin(admin.ModelAdmin):
     search_fields = ["name", "url", "external_id"]
 
 
+class SourceForm(forms.ModelForm):
+    """The Source form: ``config`` is checked by ``Source.clean`` (the connector's own validation, as
+    ``source_add`` does) and shown redacted, so a secret saved before that check is never echoed; saving
+    the redacted value back fails on the key at fault until it is replaced by an ``..._env`` name."""
+
+    class Meta:
+        model = models.Source
+        fields = ["name", "kind", "config", "enabled", "sync_interval_minutes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["config"] = redacted_config(self.instance.config)
+
+
 @admin.register(models.Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    form = SourceForm
+    show_auditlog_history_link = True  # its audit log (django-auditlog), per row
     list_display = ["name", "kind", "enabled", "sync_interval_minutes"]
     list_filter = ["kind", "enabled"]
     search_fields = ["name"]
@@ -88,12 +132,23 @@ class SourceAdmin(admin.ModelAdmin):
         from catalog.tasks import sync_source
 
         for source in queryset:
+            record_sync_trigger(source, by=request.user, trigger=models.SyncRun.Trigger.MANUAL, via="admin")
             sync_source.delay(source.pk, models.SyncRun.Trigger.MANUAL)
         self.message_user(request, f"Queued {queryset.count()} syncs.", messages.SUCCESS)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that the sync, webhooks or the API write: staff see and delete them, never add or edit."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(models.SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdmin):
     list_display = [
         "source",
         "status",
@@ -107,12 +162,6 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "trigger", "source"]
     list_select_related = ["source"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(models.DescriptorFile)
 class DescriptorFileAdmin(admin.ModelAdmin):
@@ -123,7 +172,8 @@ class DescriptorFileAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Finding)
-class FindingAdmin(admin.ModelAdmin):
+class FindingAdmin(AuditlogHistoryAdminMixin, admin.ModelAdmin):
+    show_auditlog_history_link = True  # its audit log (django-auditlog), per row
     list_display = ["rule", "severity", "project", "team", "first_seen_at", "last_seen_at", "resolved_at"]
     list_filter = ["rule", "severity", ("resolved_at", admin.EmptyFieldListFilter)]
     list_select_related = ["project", "team"]
@@ -164,7 +214,7 @@ class RuleConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.RegisteredModel)
-class RegisteredModelAdmin(admin.ModelAdmin):
+class RegisteredModelAdmin(ReadOnlyAdmin):
     """Read-only: registered models come from their registry's sync (edit them there)."""
 
     list_display = [
@@ -185,15 +235,9 @@ class RegisteredModelAdmin(admin.ModelAdmin):
     list_select_related = ["source", "project", "production_version__registered_model"]
     search_fields = ["name", "description"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(models.Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(ReadOnlyAdmin):
     """Read-only: pipelines come from their GitHub or GitLab source's sync and webhooks."""
 
     list_display = ["name", "repository", "provider", "state", "latest_status", "failing_since", "gone_at"]
@@ -201,27 +245,15 @@ class PipelineAdmin(admin.ModelAdmin):
     list_select_related = ["repository"]
     search_fields = ["name", "file_path", "repository__name", "template_project", "template_file"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(models.PipelineRun)
-class PipelineRunAdmin(admin.ModelAdmin):
+class PipelineRunAdmin(ReadOnlyAdmin):
     """Read-only: runs come from the sync and webhooks."""
 
     list_display = ["pipeline", "run_number", "status", "conclusion", "portal_status", "branch", "created_at"]
     list_filter = ["portal_status", "pipeline__provider"]
     list_select_related = ["pipeline"]
     raw_id_fields = ["pipeline"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.APIToken)
@@ -246,7 +278,7 @@ class APITokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.ProjectFact)
-class ProjectFactAdmin(admin.ModelAdmin):
+class ProjectFactAdmin(ReadOnlyAdmin):
     """Read-only: facts are reported through the API."""
 
     list_display = ["project", "name", "value", "observed_at", "reported_by"]
@@ -254,8 +286,13 @@ class ProjectFactAdmin(admin.ModelAdmin):
     list_select_related = ["project", "reported_by"]
     search_fields = ["name", "project__name"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(models.TransferRequest)
+class TransferRequestAdmin(AuditlogHistoryAdminMixin, ReadOnlyAdmin):
+    """Requests are made and decided on the project's page (catalog/transfers.py)."""
+
+    list_display = ["project", "to_team", "status", "requested_by", "requested_at", "decided_by"]
+    list_filter = ["status"]
+    list_select_related = ["project", "to_team", "requested_by", "decided_by"]
+    search_fields = ["project__name", "to_team__name", "reason"]
+    show_auditlog_history_link = True

@@ -6,9 +6,15 @@ parameterised ``UPDATE ... WHERE pk = %s`` through the driver's ``executemany`` 
 pipelines it, SQLite runs it in C): the same rows in well under a second.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from itertools import chain
+from typing import Any
 
 from django.db import connections, models, router
+from django.utils import timezone
+
+ROWS_PER_INSERT = 100  # rows per INSERT statement of insert_rows
 
 
 def bulk_update(model: type[models.Model], objs: Sequence[models.Model], fields: Iterable[str]) -> int:
@@ -37,14 +43,17 @@ def bulk_update(model: type[models.Model], objs: Sequence[models.Model], fields:
     return len(params)
 
 
-def bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> int:
-    """Insert the unsaved ``objs`` through one ``executemany``; return how many rows were sent.
+def bulk_insert(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert ``rows`` (attname -> value; a field left out takes its default) through one
+    ``executemany``; return how many rows were sent.
 
-    For rows whose primary keys are not needed afterwards (they stay unset): faster than ``bulk_create``,
-    which compiles SQL per batch. Values are prepared by each field as ``save()`` would (``pre_save`` with
-    ``add=True``, so ``auto_now`` fields are stamped; ``get_db_prep_save`` for all but plain values).
+    For rows whose primary keys are not needed afterwards: faster than ``bulk_create``, which compiles
+    SQL per batch, and no model instance is made (30,000 pipeline runs a sync). Values are prepared as
+    ``save()`` would: None, str, int and bool as they are, aware datetimes by the backend's adapter (what
+    ``DateTimeField.get_db_prep_save`` ends in), anything else by the field's ``get_db_prep_save``;
+    ``auto_now`` and ``auto_now_add`` fields are stamped with the current time.
     """
-    if not objs:
+    if not rows:
         return 0
     using = router.db_for_write(model)
     connection = connections[using]
@@ -53,21 +62,94 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model]) -> int:
     quote = connection.ops.quote_name
     names = ", ".join(quote(field.column) for field in columns)
     sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+    now = timezone.now()
+    stamped = {
+        field.attname
+        for field in columns
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    }
     plain = [not isinstance(field, models.JSONField) for field in columns]
+    adapt_datetime = connection.ops.adapt_datetimefield_value
 
-    def prepared(field: models.Field, is_plain: bool, value):
-        # None, str, int and bool reach the driver as they are (the field's preparation is the identity).
+    def prepared(field: models.Field, is_plain: bool, row: Mapping[str, Any]):
+        if field.attname in stamped:
+            value = now
+        elif field.attname in row:
+            value = row[field.attname]
+        else:
+            value = field.get_default()
         if value is None or (is_plain and type(value) in (str, int, bool)):
             return value
+        if type(value) is datetime and value.tzinfo is not None and isinstance(field, models.DateTimeField):
+            return adapt_datetime(value)
         return field.get_db_prep_save(value, connection)
 
     params = [
-        [
-            prepared(field, is_plain, field.pre_save(obj, True))
-            for field, is_plain in zip(columns, plain, strict=True)
-        ]
-        for obj in objs
+        [prepared(field, is_plain, row) for field, is_plain in zip(columns, plain, strict=True)]
+        for row in rows
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
     return len(params)
+
+
+def prepared(model: type[models.Model], field: str, value):
+    """``value`` as the database driver takes it for ``model.field``: to prepare once a value many rows share
+    (a timestamp) for ``insert_rows`` and ``update_rows``."""
+    connection = connections[router.db_for_write(model)]
+    return model._meta.get_field(field).get_db_prep_save(value, connection)
+
+
+def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]) -> int:
+    """Insert ``rows`` (driver-ready values, one per field of ``fields``); return how many were sent.
+
+    Unlike ``bulk_insert`` no model instance is made and nothing is prepared per row: for writes of 100,000
+    rows (a scorecard's first evaluation over 10,000 projects). Values must be what the driver takes: str,
+    int, bool, None, or what ``prepared`` returns. Rows go ``ROWS_PER_INSERT`` to a statement (fewer when
+    the database limits parameters), through one ``executemany``, and the rest in one more statement: on
+    SQLite that takes half the CPU of a statement per row.
+    """
+    if not rows:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
+    row = f"({', '.join(['%s'] * len(fields))})"
+    limit = connection.features.max_query_params
+    per = max(1, min(ROWS_PER_INSERT, limit // len(fields) if limit else ROWS_PER_INSERT))
+    whole = len(rows) - len(rows) % per
+    with connection.cursor() as cursor:
+        if whole:
+            batches = [list(chain.from_iterable(rows[i : i + per])) for i in range(0, whole, per)]
+            cursor.executemany(head + ", ".join([row] * per), batches)
+        if whole < len(rows):
+            cursor.execute(
+                head + ", ".join([row] * (len(rows) - whole)), list(chain.from_iterable(rows[whole:]))
+            )
+    return len(rows)
+
+
+def update_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence]) -> int:
+    """Set ``fields`` of the rows named by primary key: each row is the driver-ready values of ``fields``
+    followed by the pk, sent in one ``executemany`` (no model instances); return how many rows were sent."""
+    if not rows:
+        return 0
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return len(rows)
+
+
+def select_rows(queryset: models.QuerySet) -> list[tuple]:
+    """The rows of a ``values_list`` queryset as the driver returns them, without Django's per-value
+    converters (SQLite's booleans stay 0 and 1, its datetimes text): for comparing many stored values with
+    new ones of the same kinds."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

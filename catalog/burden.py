@@ -1,6 +1,7 @@
 """Maintenance burden: one number per project saying how much maintenance its open findings ask for.
 
-Formula, over the project's open findings (acknowledged and snoozed ones included: the work is still owed)::
+Formula, over the project's open findings and those of its registered models (acknowledged and snoozed
+ones included: the work is still owed)::
 
     burden = lifecycle weight x sum(severity weight x age in days)
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.db.models import Sum
+from django.db.models.functions import Coalesce
 
 from catalog.bulk import bulk_update
 from catalog.models import Finding, Lifecycle, Project, Severity
@@ -47,12 +49,16 @@ def compute_burden(findings: list[tuple[int, datetime]], lifecycle: str, now: da
 def update_burden(*, now: datetime | None = None) -> int:
     """Recompute every project's burden at ``now`` (aware UTC) and store those that changed; returns how many.
 
-    Two reads (open project findings; projects) and one write, whatever the number of projects.
+    Two reads (open findings of projects and of their models; projects) and one write, whatever the number
+    of projects.
     """
     now = now or datetime.now(UTC)
     open_findings: dict[int, list] = {}
-    rows = Finding.objects.filter(resolved_at__isnull=True, project__isnull=False).values_list(
-        "project_id", "severity", "first_seen_at"
+    rows = (
+        Finding.objects.filter(resolved_at__isnull=True)
+        .annotate(counted_for=Coalesce("project_id", "registered_model__project_id"))
+        .filter(counted_for__isnull=False)
+        .values_list("counted_for", "severity", "first_seen_at")
     )
     for project_id, severity, first_seen_at in rows:
         open_findings.setdefault(project_id, []).append((severity, first_seen_at))

@@ -8,10 +8,12 @@ advice on CSV injection). Rows are streamed, so a large list does not sit in mem
 from __future__ import annotations
 
 import csv
+import html
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from django.http import StreamingHttpResponse
+from django.utils.html import strip_tags
 
 from catalog.models import Project, Severity
 
@@ -48,8 +50,17 @@ def wants_csv(request) -> bool:
     return request.GET.get("format") == "csv"
 
 
+def plain_text(value):
+    """A table cell as text: the markup a column renders for the page (links, tags, muted zeros) stripped,
+    its character references decoded; values that are not text pass through."""
+    if not isinstance(value, str):
+        return value
+    return html.unescape(strip_tags(value)).strip()
+
+
 class CsvExportMixin:
-    """For django-tables2 list views: ``?format=csv`` exports the table's columns over all its rows."""
+    """For django-tables2 list views: ``?format=csv`` exports the table's columns over all its rows, as the
+    page shows them but without markup."""
 
     def render_to_response(self, context, **response_kwargs):
         if not wants_csv(self.request):
@@ -58,7 +69,7 @@ class CsvExportMixin:
         values = table.as_values()
         header = next(values)
         name = (getattr(self, "title", "") or "export").lower().replace(" ", "-")
-        return csv_response(name, header, values)
+        return csv_response(name, header, ([plain_text(cell) for cell in row] for row in values))
 
 
 MAINTENANCE_HEADER = [

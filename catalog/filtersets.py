@@ -27,6 +27,7 @@ from catalog.models import (
     Source,
     SyncRun,
     Team,
+    of_project,
 )
 from catalog.rules import RULES
 
@@ -57,22 +58,52 @@ def rule_choices() -> list[tuple[str, str]]:
 SEVERITY_AT_LEAST_CHOICES = [(severity.value, f"{severity.label} or worse") for severity in Severity]
 
 
-def search_entities(queryset: QuerySet, value: str) -> QuerySet:
-    """Projects (or teams) whose name, title, description or tags contain ``value``, case-insensitively.
+ENTITY_SEARCH_FIELDS = ("name", "title", "description", "tags")
 
-    ``tags`` is a JSON list: ``tags__icontains`` matches its JSON text, which works on SQLite and
-    PostgreSQL alike (a tag with non-ASCII letters is stored escaped on SQLite and only matches there
-    through name, title or description).
+
+def search(queryset: QuerySet, value: str, fields: tuple[str, ...]) -> QuerySet:
+    """Rows where any of ``fields`` contains ``value`` (stripped), case-insensitively; all rows for "".
+
+    A JSON list field (``tags``) matches its JSON text, which works on SQLite and PostgreSQL alike (a tag
+    with non-ASCII letters is stored escaped on SQLite and only matches there through the other fields).
     """
     value = value.strip()
     if not value:
         return queryset
-    return queryset.filter(
-        Q(name__icontains=value)
-        | Q(title__icontains=value)
-        | Q(description__icontains=value)
-        | Q(tags__icontains=value)
+    query = Q()
+    for field in fields:
+        query |= Q(**{f"{field}__icontains": value})
+    return queryset.filter(query)
+
+
+def search_entities(queryset: QuerySet, value: str) -> QuerySet:
+    """Projects (or teams) whose name, title, description or tags contain ``value``."""
+    return search(queryset, value, ENTITY_SEARCH_FIELDS)
+
+
+class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
+    """A yes/no select (``?enabled=true``) whose empty choice reads "Any" rather than "Unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
+def is_set(field_name: str, label: str) -> django_filters.BooleanFilter:
+    """A yes/no filter on whether ``field_name`` is set: ``?gone=true`` keeps the rows with a ``gone_at``."""
+    return django_filters.BooleanFilter(
+        field_name=field_name, lookup_expr="isnull", exclude=True, label=label, widget=AnyYesNoWidget
     )
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """A filter set with ``?q=``, matched against the subclass's ``search_fields`` (see ``search``)."""
+
+    q = django_filters.CharFilter(method="filter_q", label="Search")
+    search_fields: tuple[str, ...] = ()
+
+    def filter_q(self, queryset, name, value):
+        return search(queryset, value, self.search_fields)
 
 
 class EntityRefField(django_filters.fields.ModelChoiceField):
@@ -118,14 +149,14 @@ class OwnerRefFilter(django_filters.CharFilter):
     field_class = OwnerRefField
 
 
-class ProjectFilterSet(django_filters.FilterSet):
+class ProjectFilterSet(SearchFilterSet):
     """Projects by text, owner team, type, lifecycle, and by their open findings (rule, minimum severity).
 
     ``rule`` and ``severity`` together select the projects with at least one open finding matching both
     (the same finding); ``open_findings()`` gives those findings, so a page shows exactly what matched.
     """
 
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    search_fields = ENTITY_SEARCH_FIELDS
     team = EntityRefFilter(
         field_name="owner_team", queryset=Team.objects.order_by("name"), label="Team", empty_label="Any team"
     )
@@ -161,9 +192,6 @@ class ProjectFilterSet(django_filters.FilterSet):
             "name",
             "orphaned",
         ]
-
-    def filter_q(self, queryset, name, value):
-        return search_entities(queryset, value)
 
     def filter_pipeline(self, queryset, name, value: str):
         """``failing``: a live pipeline's default branch is red; ``passing``: live pipelines, none red;
@@ -223,10 +251,10 @@ class ProjectFilterSet(django_filters.FilterSet):
         return queryset
 
 
-class TeamFilterSet(django_filters.FilterSet):
+class TeamFilterSet(SearchFilterSet):
     """Teams by text, type and parent team."""
 
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    search_fields = ENTITY_SEARCH_FIELDS
     type = django_filters.ChoiceFilter(
         choices=lambda: _distinct_values(Team, "type", []), label="Type", empty_label="Any type"
     )
@@ -235,9 +263,6 @@ class TeamFilterSet(django_filters.FilterSet):
     class Meta:
         model = Team
         fields = ["q", "type", "parent"]
-
-    def filter_q(self, queryset, name, value):
-        return search_entities(queryset, value)
 
 
 class SyncRunFilterSet(django_filters.FilterSet):
@@ -258,14 +283,6 @@ class SyncRunFilterSet(django_filters.FilterSet):
         fields = ["source", "status"]
 
 
-class AnyYesNoWidget(django_filters.widgets.BooleanWidget):
-    """A yes/no select (``?enabled=true``) whose empty choice reads "Any" rather than "Unknown"."""
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs)
-        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
-
-
 class SourceFilterSet(django_filters.FilterSet):
     """Sources by kind and whether they are enabled."""
 
@@ -277,65 +294,50 @@ class SourceFilterSet(django_filters.FilterSet):
         fields = ["kind", "enabled"]
 
 
-class PersonFilterSet(django_filters.FilterSet):
-    """People by text (name, title, email) and team."""
+class PersonFilterSet(SearchFilterSet):
+    """People by text (name, title, email, git emails) and team."""
 
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    search_fields = ("name", "title", "email", "git_emails")
     team = EntityRefFilter(field_name="teams", queryset=Team.objects.order_by("name"), label="Team")
 
     class Meta:
         model = Person
         fields = ["q", "team"]
 
-    def filter_q(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(
-            Q(name__icontains=value) | Q(title__icontains=value) | Q(email__icontains=value)
-        )
 
-
-class RepositoryFilterSet(django_filters.FilterSet):
+class RepositoryFilterSet(SearchFilterSet):
     """Repositories by text (name, URL), host, source, archived and gone."""
 
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    search_fields = ("name", "url")
     host = django_filters.CharFilter(lookup_expr="iexact", label="Host")
     source = django_filters.ModelChoiceFilter(
         queryset=Source.objects.order_by("name"), to_field_name="name", label="Source"
     )
     archived = django_filters.BooleanFilter(label="Archived", widget=AnyYesNoWidget)
-    gone = django_filters.BooleanFilter(
-        field_name="gone_at", lookup_expr="isnull", exclude=True, label="Gone", widget=AnyYesNoWidget
-    )
+    gone = is_set("gone_at", "Gone")
 
     class Meta:
         model = Repository
         fields = ["q", "host", "source", "archived", "gone"]
 
-    def filter_q(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(name__icontains=value) | Q(url__icontains=value))
-
 
 class FindingFilterSet(django_filters.FilterSet):
-    """Findings by rule, minimum severity, subject (project id, team), open, acknowledged and snoozed."""
+    """Findings by rule, minimum severity, subject (project id: with its models' findings; team), open,
+    acknowledged and snoozed."""
 
     q = django_filters.CharFilter(field_name="message", lookup_expr="icontains", label="Search")
     rule = django_filters.ChoiceFilter(choices=rule_choices, label="Rule")
     severity = django_filters.ChoiceFilter(
         choices=SEVERITY_AT_LEAST_CHOICES, field_name="severity", lookup_expr="gte", label="Severity"
     )
-    project = django_filters.ModelChoiceFilter(queryset=Project.objects.all(), label="Project")
+    project = django_filters.ModelChoiceFilter(
+        queryset=Project.objects.all(), method="filter_project", label="Project (with its models)"
+    )
     team = EntityRefFilter(queryset=Team.objects.order_by("name"), label="Team")
     open = django_filters.BooleanFilter(
         field_name="resolved_at", lookup_expr="isnull", label="Open", widget=AnyYesNoWidget
     )
-    acknowledged = django_filters.BooleanFilter(
-        field_name="acknowledged_at",
-        lookup_expr="isnull",
-        exclude=True,
-        label="Acknowledged",
-        widget=AnyYesNoWidget,
-    )
+    acknowledged = is_set("acknowledged_at", "Acknowledged")
     snoozed = django_filters.BooleanFilter(
         method="filter_snoozed", label="Snoozed now", widget=AnyYesNoWidget
     )
@@ -344,16 +346,20 @@ class FindingFilterSet(django_filters.FilterSet):
         model = Finding
         fields = ["q", "rule", "severity", "project", "team", "open", "acknowledged", "snoozed"]
 
+    def filter_project(self, queryset, name, value):
+        """The findings about the project and about its registered models (``models.of_project``)."""
+        return queryset.filter(of_project(value))
+
     def filter_snoozed(self, queryset, name, value):
         snoozed = Q(snoozed_until__gt=timezone.now())
         return queryset.filter(snoozed) if value else queryset.exclude(snoozed)
 
 
-class RegisteredModelFilterSet(django_filters.FilterSet):
+class RegisteredModelFilterSet(SearchFilterSet):
     """Registered models by text (name, description), source, project, owner team, linked or orphan,
     with or without a production version, and still in their registry or gone."""
 
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    search_fields = ("name", "description")
     source = django_filters.ModelChoiceFilter(
         queryset=Source.objects.filter(registered_models__isnull=False).distinct().order_by("name"),
         to_field_name="name",
@@ -369,61 +375,31 @@ class RegisteredModelFilterSet(django_filters.FilterSet):
         label="Team",
         empty_label="Any team",
     )
-    linked = django_filters.BooleanFilter(
-        field_name="project",
-        lookup_expr="isnull",
-        exclude=True,
-        label="Linked to a project",
-        widget=AnyYesNoWidget,
-    )
-    in_production = django_filters.BooleanFilter(
-        field_name="production_version",
-        lookup_expr="isnull",
-        exclude=True,
-        label="In production",
-        widget=AnyYesNoWidget,
-    )
-    gone = django_filters.BooleanFilter(
-        field_name="gone_at", lookup_expr="isnull", exclude=True, label="Gone", widget=AnyYesNoWidget
-    )
+    linked = is_set("project", "Linked to a project")
+    in_production = is_set("production_version", "In production")
+    gone = is_set("gone_at", "Gone")
 
     class Meta:
         model = RegisteredModel
         fields = ["q", "source", "project", "team", "linked", "in_production", "gone"]
 
-    def filter_q(self, queryset, name, value):
-        value = value.strip()
-        return (
-            queryset.filter(Q(name__icontains=value) | Q(description__icontains=value)) if value else queryset
-        )
 
-
-class PipelineFilterSet(django_filters.FilterSet):
+class PipelineFilterSet(SearchFilterSet):
     """CI pipelines by text (name, file), provider, repository, project, latest status, failing and gone."""
 
-    q = django_filters.CharFilter(method="filter_q", label="Search")
+    search_fields = ("name", "file_path")
     provider = django_filters.ChoiceFilter(choices=Pipeline.Provider.choices, label="Provider")
     repository = django_filters.ModelChoiceFilter(queryset=Repository.objects.all(), label="Repository")
     project = EntityRefFilter(
         field_name="repository__projects", queryset=Project.objects.order_by("name"), label="Project"
     )
     latest_status = django_filters.ChoiceFilter(choices=PortalStatus.choices, label="Latest status")
-    failing = django_filters.BooleanFilter(
-        field_name="failing_since", lookup_expr="isnull", exclude=True, label="Failing", widget=AnyYesNoWidget
-    )
-    gone = django_filters.BooleanFilter(
-        field_name="gone_at", lookup_expr="isnull", exclude=True, label="Gone", widget=AnyYesNoWidget
-    )
+    failing = is_set("failing_since", "Failing")
+    gone = is_set("gone_at", "Gone")
 
     class Meta:
         model = Pipeline
         fields = ["q", "provider", "repository", "project", "latest_status", "failing", "gone"]
-
-    def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(file_path__icontains=value))
 
 
 class PipelineRunFilterSet(django_filters.FilterSet):
@@ -447,9 +423,7 @@ class ModelVersionFilterSet(django_filters.FilterSet):
     status = django_filters.CharFilter(label="Status")
     stage = django_filters.CharFilter(lookup_expr="iexact", label="Stage")
     alias = django_filters.CharFilter(method="filter_alias", label="Alias")
-    gone = django_filters.BooleanFilter(
-        field_name="gone_at", lookup_expr="isnull", exclude=True, label="Gone", widget=AnyYesNoWidget
-    )
+    gone = is_set("gone_at", "Gone")
 
     class Meta:
         model = ModelVersion

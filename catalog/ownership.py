@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from catalog.audit import acting
 from catalog.models import Person, Project, Team
-from catalog.models.triage import TriageEvent, record
 from catalog.permissions import can_edit_project, can_own, is_staff, managed_fields
 
+if TYPE_CHECKING:
+    from catalog.models import TransferRequest
 
-def set_owner(project: Project, owner: Team | Person, *, by, via: str = "") -> Project:
-    """Make ``owner`` (a team or a person) the owner of ``project`` on behalf of the user ``by``.
 
-    Who may: staff, to any team or person; the project's owners, to one of their own teams or themselves
-    (a transfer); anyone signed in, when the project has no known owner, likewise (a claim). Raises
-    ValidationError on field ``owner`` when the owner is declared by a descriptor (naming the file), and
-    PermissionDenied otherwise when ``by`` may not. Recorded as a TriageEvent (claim) done ``via``.
-    """
+def check_not_managed(project: Project) -> None:
+    """Raise ValidationError on field ``owner`` when a descriptor declares the owner, naming the file."""
     locked = managed_fields(project).get("owner")
     if locked:
         message = f"the owner is set by {locked}: change spec.owner there"
         raise ValidationError({"owner": ValidationError(message, code="managed_by_descriptor")})
+
+
+def set_owner(
+    project: Project, owner: Team | Person, *, by, via: str = "", transfer: TransferRequest | None = None
+) -> Project:
+    """Make ``owner`` (a team or a person) the owner of ``project`` on behalf of the user ``by``.
+
+    Who may: staff, to any team or person; the project's owners, to one of their own teams or themselves
+    (a transfer), or to the team of an accepted ``transfer`` request for this project; anyone signed in,
+    when the project has no known owner, to one of their teams or themselves (a claim). Raises
+    ValidationError on field ``owner`` when the owner is declared by a descriptor (naming the file), and
+    PermissionDenied otherwise when ``by`` may not. Recorded in the audit log (actor ``by``, ``via``).
+    """
+    check_not_managed(project)
     unowned = project.owner_team_id is None and project.owner_person_id is None
     if not (is_staff(by) or can_edit_project(by, project) or (unowned and by.is_authenticated)):
         raise PermissionDenied(
             f"{project.ref} is owned by {project.owner_ref}: only its owners or staff can transfer it"
         )
-    if not can_own(by, owner):
+    requested = transfer is not None and transfer.project_id == project.pk and transfer.to_team == owner
+    if not (requested or can_own(by, owner)):
         raise PermissionDenied(
             f"you can make only one of your own teams (or yourself) the owner, not {owner.ref}"
         )
@@ -35,6 +49,6 @@ def set_owner(project: Project, owner: Team | Person, *, by, via: str = "") -> P
     project.owner_person = owner if isinstance(owner, Person) else None
     project.owner_ref = owner.ref.lower()
     project.updated_at = timezone.now()
-    project.save(update_fields=["owner_team", "owner_person", "owner_ref", "updated_at"])
-    record(TriageEvent.Action.CLAIM, user=by, project=project, via=via, owner=project.owner_ref)
+    with acting(by, via):
+        project.save(update_fields=["owner_team", "owner_person", "owner_ref", "updated_at"])
     return project

@@ -82,6 +82,14 @@ def can_edit_project(user, project: Project) -> bool:
     return is_member(user, project.owner_team_id)
 
 
+def can_edit_person(user, person: Person) -> bool:
+    """Whether ``user`` may edit ``person``'s profile (git e-mails, Slack member id): active staff, and the
+    person themself (the Django user linked to them)."""
+    if is_staff(user):
+        return True
+    return bool(user.is_authenticated and user.is_active and person.user_id == user.pk)
+
+
 def can_triage_finding(user, finding: Finding) -> bool:
     """Whether ``user`` may acknowledge or snooze ``finding``: those who may change its subject.
 
@@ -127,10 +135,41 @@ def managed_fields(project: Project) -> dict[str, str]:
     return {}
 
 
-def describe_descriptor(project: Project) -> str:
-    """Where a declared project's descriptor lives: ``catalog-info.yaml in repository fraud-model``."""
-    descriptor = project.descriptor
+def describe_descriptor(entity: Project | Person | Team) -> str:
+    """Where a declared entity's descriptor lives: ``catalog-info.yaml in repository fraud-model``."""
+    descriptor = entity.descriptor
     if descriptor is None:
         return ""
     where = f"in repository {descriptor.repository.name}" if descriptor.repository_id else "on disk"
     return f"{descriptor.path} {where} (source {descriptor.source.name!r})"
+
+
+def team_managed_by(team: Team) -> str:
+    """Who sets ``team``: '' for a team made in the portal, else its descriptor file (or source) to edit."""
+    if team.descriptor_id is not None:
+        descriptor = team.descriptor
+        where = f"in repository {descriptor.repository.name}" if descriptor.repository_id else "on disk"
+        return f"the descriptor {descriptor.path} {where} (source {descriptor.source.name!r})"
+    if team.source_id is not None:
+        return f"the source {team.source.name!r}"
+    return ""
+
+
+def can_edit_team(user, team: Team) -> bool:
+    """Whether ``user`` may change ``team`` in the portal (its fields and members).
+
+    Never for a team a descriptor or source manages (``team_managed_by``); else active staff and the
+    team's members.
+    """
+    if team_managed_by(team):
+        return False
+    if is_staff(user):
+        return True
+    return bool(user.is_authenticated and user.is_active and is_member(user, team.pk))
+
+
+def can_create_team(user) -> bool:
+    """Whether ``user`` may make a team in the portal: active staff, and signed-in people with a Person."""
+    if is_staff(user):
+        return True
+    return bool(user.is_authenticated and user.is_active and person_of(user) is not None)

@@ -71,7 +71,7 @@ class TokenListView(LoginRequiredMixin, View):
     def post(self, request):
         form = TokenForm(request.POST, user=request.user)
         if not form.is_valid():
-            return self.render(request, form, status=400 if not is_htmx(request) else 200)
+            return self.render(request, form, status=400)
         days = form.cleaned_data.get("expires_in_days")
         _, token = APIToken.objects.issue(
             request.user,

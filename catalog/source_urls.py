@@ -3,8 +3,9 @@
 A source's config names what its connector reads. Whatever the kind, every string under a key named
 ``url``, ``urls``, ``uri`` or ending in ``_url`` / ``_uri`` (at any depth) must be:
 
-- an ``https://``, ``http://``, ``ssh://``, ``git://`` (or ``git+ssh://``) URL with a host, or a
-  scp-like git address (``git@host:org/repo.git``) under ``urls`` of a ``git`` source;
+- for a ``git`` source, an ``https://``, ``http://``, ``ssh://``, ``git://`` (or ``git+ssh://``) URL with
+  a host, or a scp-like git address (``git@host:org/repo.git``) under ``urls``; for the other kinds (an
+  API or a tracking server), an ``https://`` or ``http://`` URL with a host;
 - without a password (``https://user:token@host``): secrets live in environment variables, which a
   config names (``token_env``), never in the config itself.
 
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 REMOTE_SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"})
+HTTP_SCHEMES = frozenset({"https", "http"})
 URL_KEY = re.compile(r"^(urls?|uri|.*_(url|uri))$")
 LOCAL_PATH_KEYS = frozenset({"paths"})
 LOCAL_KINDS = frozenset({"git", "file"})  # the kinds whose "paths" name directories on this machine
@@ -40,7 +42,12 @@ def check_source_config(kind: str, config: Any) -> None:
     problems = []
     for where, key, value in _strings(config):
         if URL_KEY.match(key):
-            problem = url_problem(value, scp_like=kind == "git" and key == "urls", allow_local=allow_local)
+            problem = url_problem(
+                value,
+                scp_like=kind == "git" and key == "urls",
+                allow_local=allow_local,
+                schemes=REMOTE_SCHEMES if kind == "git" else HTTP_SCHEMES,
+            )
             if problem:
                 problems.append(f"{where}: {_shown(value)!r} {problem}")
         elif key in LOCAL_PATH_KEYS and kind in LOCAL_KINDS and not allow_local:
@@ -52,8 +59,11 @@ def check_source_config(kind: str, config: Any) -> None:
         raise ValidationError({"config": problems})
 
 
-def url_problem(url: str, *, scp_like: bool = False, allow_local: bool = True) -> str | None:
-    """What is wrong with ``url`` as an address to read, or None when it may be read."""
+def url_problem(
+    url: str, *, scp_like: bool = False, allow_local: bool = True, schemes: frozenset[str] = REMOTE_SCHEMES
+) -> str | None:
+    """What is wrong with ``url`` as an address to read (its scheme one of ``schemes``), or None when it
+    may be read."""
     url = url.strip()
     if scp_like and "://" not in url and _SCP_LIKE.match(url) and not url.startswith(("-", "/")):
         return None
@@ -61,9 +71,10 @@ def url_problem(url: str, *, scp_like: bool = False, allow_local: bool = True) -
     scheme = parts.scheme.lower()
     if scheme == "file":
         return None if allow_local else "is a local file URL (PORTAL_ALLOW_LOCAL_PATHS is off)"
-    if scheme not in REMOTE_SCHEMES:
-        allowed = ", ".join(f"{s}://" for s in sorted(REMOTE_SCHEMES))
-        return f"must be a URL with one of the schemes {allowed}" + (" or user@host:path" if scp_like else "")
+    if scheme not in schemes:
+        *others, last = [f"{s}://" for s in sorted(schemes)] + (["user@host:path"] if scp_like else [])
+        allowed = f"{', '.join(others)} or {last}" if others else last
+        return f"must be a URL with one of the schemes {allowed}"
     if not parts.hostname:
         return "has no host"
     if parts.password is not None:

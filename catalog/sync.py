@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 
-from catalog import sync_registry
+from catalog import memberships, sync_registry, sync_scorecards
 from catalog.bulk import bulk_insert, bulk_update
 from catalog.connectors import accepts, get_connector
 from catalog.connectors.http import RateLimited
@@ -90,12 +90,27 @@ def sync_source(
     is then incomplete and nothing is taken as gone. Connectors that read an API get the source's stored
     answers for conditional requests (``catalog.http_cache``). Raises SyncAlreadyRunning when another sync
     of the source is running. Connector and database failures do not raise: they end the run as
-    ``failed`` with the cause in ``errors``; a rate limit's error also holds ``retry_at`` (ISO 8601), the
+    ``failed`` with the cause in ``errors``, and so does a snapshot whose listing failed (``listing_failed``);
+    a rate limit's error also holds ``retry_at`` (ISO 8601), the
     time the API named, for the caller to retry then.
     """
     run = start_run(source, trigger=trigger)
     with log_context(sync_run_id=run.pk, source=source.name):
         return _read_and_write(source, run, only)
+
+
+def _connector_config(source: Source) -> dict[str, Any]:
+    """The source's config for its connector: a git source's ``authors_days`` defaults to the window the
+    ``bus-factor`` rule judges (its ``days``), unless the source sets it."""
+    if (
+        source.kind != Source.Kind.GIT
+        or not isinstance(source.config, dict)
+        or "authors_days" in source.config
+    ):
+        return source.config
+    from catalog.rules.authorship import authorship_days  # the rules import what this module writes
+
+    return {**source.config, "authors_days": authorship_days()}
 
 
 def _read_and_write(source: Source, run: SyncRun, only: tuple[str, ...]) -> SyncRun:
@@ -108,7 +123,7 @@ def _read_and_write(source: Source, run: SyncRun, only: tuple[str, ...]) -> Sync
         options: dict[str, Any] = {"only": tuple(only)} if only else {}
         if accepts(connector, "cache"):
             cache = options["cache"] = SourceHttpCache(source)
-        snapshot = connector.fetch(source.config, workdir=workdir, **options)
+        snapshot = connector.fetch(_connector_config(source), workdir=workdir, **options)
     except Exception as exc:
         logger.exception("sync of source %s: the connector failed", source.name)
         tally = Tally()
@@ -126,7 +141,15 @@ def _read_and_write(source: Source, run: SyncRun, only: tuple[str, ...]) -> Sync
         _save_cache(cache, prune=False)
         return finish_run(run, tally, status=SyncRun.Status.FAILED)
     _save_cache(cache, prune=snapshot.complete)
-    return finish_run(run, tally)
+    return finish_run(run, tally, status=SyncRun.Status.FAILED if listing_failed(snapshot) else None)
+
+
+def listing_failed(snapshot: SourceSnapshot) -> bool:
+    """Whether the connector could not list the source at all (a dead or foreign server, no configured
+    path readable): it reported source-level errors and read nothing. Such a run is ``failed``, not
+    ``partial``; being incomplete, it takes nothing as gone, so the last good data stays."""
+    read = snapshot.repositories or snapshot.descriptors or snapshot.registered_models
+    return not snapshot.complete and bool(snapshot.errors) and not read
 
 
 def _save_cache(cache: SourceHttpCache | None, *, prune: bool) -> None:
@@ -224,9 +247,10 @@ class _SnapshotWriter:
         self.write_pipelines(snapshot)
         self.orphan_missing()
         sync_registry.write_registry(self, snapshot)
+        sync_scorecards.write_scorecards(self.tally, snapshot)
 
     def write_pipelines(self, snapshot: SourceSnapshot) -> None:
-        from catalog.sync_pipelines import write_pipelines  # it builds on this module's _upsert
+        from catalog.sync_pipelines import write_pipelines  # it builds on this module's upsert
 
         records = {r.external_id: r for r in snapshot.repositories}
         write_pipelines(self.repos_read, records, self.tally, self.now)
@@ -257,7 +281,7 @@ class _SnapshotWriter:
                 self.repos_unread[repo.pk] = repo
                 continue
             desired[record.external_id] = _repository_values(record)
-        stored = _upsert(
+        stored = upsert(
             Repository,
             existing,
             desired,
@@ -403,7 +427,7 @@ class _SnapshotWriter:
             if model is Project and file_obj.repository_id:
                 self.repos_with_component.add(file_obj.repository_id)
         self.carry_over_renames(model, existing, desired)
-        stored = _upsert(model, existing, desired, self.tally, self.now, new={"source": self.source})
+        stored = upsert(model, existing, desired, self.tally, self.now, new={"source": self.source})
         self.touched[model] |= {obj.pk for obj in stored.values()}
 
     def carry_over_renames(self, model, existing: dict, desired: dict) -> None:
@@ -502,7 +526,7 @@ class _SnapshotWriter:
                 "descriptor_document": None,
                 "orphaned_at": None,
             }
-        stored = _upsert(Project, by_key, desired, self.tally, self.now, new={"source": self.source})
+        stored = upsert(Project, by_key, desired, self.tally, self.now, new={"source": self.source})
         self.touched[Project] |= {obj.pk for obj in stored.values()}
 
     # Orphans
@@ -576,31 +600,24 @@ def resolve_references() -> None:
 
 
 def _resolve_memberships(teams: dict, people: dict) -> None:
-    """Sync Team.members with the declared ``spec.members`` and ``spec.memberOf`` references."""
-    declared_teams = set(Team.objects.filter(source__isnull=False).values_list("pk", flat=True))
-    declared_people = set(Person.objects.filter(source__isnull=False).values_list("pk", flat=True))
+    """Set the descriptor-sourced team memberships to the declared ``spec.members`` and ``spec.memberOf``.
+
+    Memberships from the identity provider or made in the portal are kept (catalog/memberships.py).
+    """
+    declared_teams = Team.objects.filter(source__isnull=False)
+    declared_people = Person.objects.filter(source__isnull=False)
     wanted: set[tuple[int, int]] = set()
-    for team_pk, refs in Team.objects.filter(pk__in=declared_teams).values_list("pk", "member_refs"):
+    for team_pk, refs in declared_teams.values_list("pk", "member_refs"):
         for ref in refs:
             parsed = _split_ref(ref)
             if parsed and parsed[0] == "user" and parsed[1:] in people:
                 wanted.add((team_pk, people[parsed[1:]]))
-    for person_pk, refs in Person.objects.filter(pk__in=declared_people).values_list("pk", "member_of_refs"):
+    for person_pk, refs in declared_people.values_list("pk", "member_of_refs"):
         for ref in refs:
             parsed = _split_ref(ref)
             if parsed and parsed[0] == "group" and parsed[1:] in teams:
                 wanted.add((teams[parsed[1:]], person_pk))
-    through = Team.members.through
-    have = {(t, p): pk for pk, t, p in through.objects.values_list("pk", "team_id", "person_id")}
-    extra = [
-        pk
-        for (t, p), pk in have.items()
-        if (t, p) not in wanted and t in declared_teams and p in declared_people
-    ]
-    through.objects.filter(pk__in=extra).delete()
-    through.objects.bulk_create(
-        [through(team_id=t, person_id=p) for t, p in wanted - have.keys()], batch_size=BATCH_SIZE
-    )
+    memberships.replace_declared(wanted)
 
 
 # Helpers
@@ -705,6 +722,8 @@ def _repository_values(record: RepositoryRecord) -> dict[str, Any]:
         "commits_in_window": record.commits_in_window,
         "window_days": record.window_days,
         "top_authors": [{"name": a.name, "email": a.email, "commits": a.commits} for a in record.top_authors],
+        "authors": [{"name": a.name, "email": a.email, "commits": a.commits} for a in record.authors],
+        "authors_days": record.authors_days,
         "gone_at": None,
     }
 
@@ -760,7 +779,7 @@ def _project_name(repository_name: str) -> str:
     return name or "repository"
 
 
-def _upsert(
+def upsert(
     model,
     existing: dict,
     desired: dict,
@@ -776,12 +795,12 @@ def _upsert(
     ``existing`` maps keys to current rows, ``desired`` keys to field values (attnames). ``new`` adds
     values to created rows only; ``bookkeeping`` values are written every time but do not count as a
     change. Counts go to ``tally``; a row whose values are too long for its column fails alone. With
-    ``returning=False`` created rows are inserted faster but keep no primary key (for rows nothing
-    refers to, such as pipeline runs).
+    ``returning=False`` created rows are inserted faster, as values without model instances, and are not
+    returned (their keys map to None): for rows nothing refers to, such as pipeline runs.
     """
     limits = {f.attname: f.max_length for f in model._meta.concrete_fields if getattr(f, "max_length", None)}
     kind = str(model._meta.verbose_name)
-    to_create, to_update, fields = [], [], set(bookkeeping or ())
+    to_create, to_insert, to_update, fields = [], [], [], set(bookkeeping or ())
     stored = {}
     for key, values in desired.items():
         label = "/".join(map(str, key)) if isinstance(key, tuple) else str(key)
@@ -797,8 +816,12 @@ def _upsert(
             continue
         obj = existing.get(key)
         if obj is None:
-            obj = model(**(new or {}), **values, **(bookkeeping or {}))
-            to_create.append(obj)
+            row = {**(new or {}), **values, **(bookkeeping or {})}
+            if returning:
+                obj = model(**row)
+                to_create.append(obj)
+            else:
+                to_insert.append(row)
             tally.note("created", kind, label)
         else:
             changed = [name for name, value in values.items() if getattr(obj, name) != value]
@@ -817,9 +840,7 @@ def _upsert(
             if changed or bookkeeping:
                 to_update.append(obj)
         stored[key] = obj
-    if returning:
-        model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
-    else:
-        bulk_insert(model, to_create)
+    model.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
+    bulk_insert(model, to_insert)
     bulk_update(model, to_update, sorted(fields))
     return stored

@@ -1,7 +1,7 @@
 """Pipeline records -> catalog: the pipelines step of the sync, and single runs from webhooks.
 
 Pipelines are keyed by (repository, provider, external id), runs by (pipeline, external id); both are
-written through ``catalog.sync._upsert``, so a second sync with nothing changed writes nothing. A pipeline
+written through ``catalog.sync.upsert``, so a second sync with nothing changed writes nothing. A pipeline
 no longer listed for a repository that was read gets ``gone_at``; each pipeline keeps its newest
 ``PORTAL["PIPELINE_RUN_HISTORY"]`` runs. After writing runs, each pipeline's ``latest_status``,
 ``latest_run_at`` and ``failing_since`` are recomputed from its stored runs.
@@ -49,18 +49,21 @@ def write_pipelines(
             key = (str(repo.pk), record.provider, record.external_id)
             desired[key] = {"repository_id": repo.pk, **_pipeline_values(record), "gone_at": None}
             runs[key] = record.runs
-    stored = sync._upsert(Pipeline, existing, desired, tally, now)
+    stored = sync.upsert(Pipeline, existing, desired, tally, now)
     gone = [row.pk for key, row in existing.items() if key not in desired and row.gone_at is None]
     for start in range(0, len(gone), BATCH_SIZE):
         Pipeline.objects.filter(pk__in=gone[start : start + BATCH_SIZE]).update(gone_at=now)
     _write_runs({stored[key]: runs[key] for key in stored}, tally, now)
 
 
-def record_run(repository: Repository, pipeline: PipelineRecord, now: datetime) -> Pipeline:
+def record_run(
+    repository: Repository, pipeline: PipelineRecord, now: datetime, *, runs_only: bool = False
+) -> Pipeline:
     """Write one pipeline and its runs as a webhook reported them, at once; return the pipeline.
 
     A pipeline not yet in the catalog is created from the record; a known one keeps its templates (a
-    webhook does not carry the file) and gets the record's name, path, state and URL.
+    webhook does not carry the file) and gets the record's name, path, state and URL, unless
+    ``runs_only`` (the webhook did not describe the pipeline itself): then it keeps them all.
     """
     with transaction.atomic():
         tally = sync.Tally()
@@ -73,7 +76,9 @@ def record_run(repository: Repository, pipeline: PipelineRecord, now: datetime) 
             for name in ("templates", "template_kind", "template_project", "template_file", "template_ref"):
                 values.pop(name)
             values.pop("config_error")
-        stored = sync._upsert(Pipeline, {key: row} if row else {}, {key: values}, tally, now)
+            if runs_only:
+                values = {"repository_id": repository.pk, "gone_at": None}
+        stored = sync.upsert(Pipeline, {key: row} if row else {}, {key: values}, tally, now)
         if tally.failed:
             raise ValueError("; ".join(e["message"] for e in tally.errors))
         _write_runs({stored[key]: pipeline.runs}, tally, now)
@@ -135,7 +140,7 @@ def _write_runs(
         for pipeline, records in runs.items()
         for run in records
     }
-    sync._upsert(PipelineRun, existing, desired, tally, now, returning=False)
+    sync.upsert(PipelineRun, existing, desired, tally, now, returning=False)
     _trim_history(pks)
     refresh_latest(pks)
 

@@ -71,7 +71,7 @@ class RegistryWriter:
                 continue
             readable.append(record)
             desired[(record.name,)] = _model_values(record)
-        stored = core._upsert(
+        stored = core.upsert(
             RegisteredModel,
             existing,
             desired,
@@ -115,7 +115,7 @@ class RegistryWriter:
                 if version.run_error:
                     self.tally.fail(f"model version {record.name}/{version.version}", version.run_error)
                 desired[key] = _version_values(model, version)
-        stored = core._upsert(ModelVersion, existing, desired, self.tally, self.now)
+        stored = core.upsert(ModelVersion, existing, desired, self.tally, self.now)
 
         live: dict[int, list[ModelVersion]] = defaultdict(list)
         for key, row in stored.items():

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from catalog.models import Project, RegisteredModel, Source, SyncRun, Team
+from catalog.models import Person, Project, RegisteredModel, Source, SyncRun, Team
 
 
 def entity_url(entity) -> str:
@@ -82,6 +82,24 @@ class TeamTable(tables.Table):
         fields = ("name", "title", "type", "parent", "members_count", "projects_count", "open_findings_count")
         empty_text = "No teams match."
         attrs = {"class": "table", "id": "team-table"}
+
+    def render_name(self, value, record):
+        return str(record)
+
+
+class PersonTable(tables.Table):
+    name = tables.Column(linkify=lambda record: entity_url(record), order_by=("name", "namespace"))
+    title = tables.Column(verbose_name="Name shown")
+    email = tables.EmailColumn()
+    teams_count = CountColumn(verbose_name="Teams")
+    projects_count = CountColumn(verbose_name="Projects owned")
+    deactivated_at = tables.DateTimeColumn(verbose_name="Deactivated", format="Y-m-d")
+
+    class Meta:
+        model = Person
+        fields = ("name", "title", "email", "teams_count", "projects_count", "deactivated_at")
+        empty_text = "No people match."
+        attrs = {"class": "table", "id": "person-table"}
 
     def render_name(self, value, record):
         return str(record)

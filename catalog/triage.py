@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from catalog.audit import acting
 from catalog.models import Finding
-from catalog.models.triage import TriageEvent, record
 from catalog.permissions import can_triage_finding
 
 MAX_SNOOZE = timedelta(days=365)
@@ -29,14 +29,13 @@ def acknowledge(
     """Mark ``finding`` acknowledged by the user ``by`` (or clear it with ``acknowledged=False``).
 
     Raises PermissionDenied when ``by`` may not change the finding's subject, ValidationError when it is
-    resolved. Recorded as a TriageEvent done ``via`` (``portal``, ``api``, ``slack``).
+    resolved. Recorded in the audit log with ``by`` and ``via`` (``portal``, ``api``, ``slack``).
     """
     _check(finding, by)
     finding.acknowledged_at = (now or timezone.now()) if acknowledged else None
     finding.acknowledged_by = by if acknowledged else None
-    finding.save(update_fields=["acknowledged_at", "acknowledged_by"])
-    action = TriageEvent.Action.ACKNOWLEDGE if acknowledged else TriageEvent.Action.UNACKNOWLEDGE
-    record(action, user=by, finding=finding, via=via)
+    with acting(by, via):
+        finding.save(update_fields=["acknowledged_at", "acknowledged_by"])
     return finding
 
 
@@ -62,10 +61,6 @@ def snooze(
         raise ValidationError({"until": f"must be at most {MAX_SNOOZE.days} days ahead"})
     finding.snoozed_until = until
     finding.snooze_reason = reason if until is not None else ""
-    finding.save(update_fields=["snoozed_until", "snooze_reason"])
-    if until is not None:
-        detail = {"until": until.isoformat(), "reason": reason}
-        record(TriageEvent.Action.SNOOZE, user=by, finding=finding, via=via, **detail)
-    else:
-        record(TriageEvent.Action.UNSNOOZE, user=by, finding=finding, via=via)
+    with acting(by, via):
+        finding.save(update_fields=["snoozed_until", "snooze_reason"])
     return finding

@@ -1,7 +1,8 @@
 """Triage from the project page (htmx): snooze a finding with a reason and an end date, end the snooze,
 acknowledge it or take that back. Login required; allowed to those who may change the finding's subject
 (``permissions.can_triage_finding``: the project's owners, or staff). Each answer is the finding's triage
-block (``catalog/partials/finding_triage.html``), swapped in place; without htmx, a redirect to the page.
+block (``catalog/partials/finding_triage.html``), swapped in place, with the project's audit history swapped
+out of band; without htmx, a redirect to the page.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +19,7 @@ from django.utils import timezone
 from django.views import View
 
 from catalog import triage
+from catalog.audit import project_history
 from catalog.models import Finding
 from catalog.permissions import can_triage_finding
 from catalog.tables import entity_url
@@ -71,8 +74,12 @@ class FindingTriageView(LoginRequiredMixin, View):
             except ValidationError as exc:
                 status, error = 400, "; ".join(exc.messages)
         if not is_htmx(request):
+            if error:
+                messages.error(request, f"The finding was not changed: {error}")
             return redirect(entity_url(finding.subject) or "maintenance")
         context = triage_context(finding, can_triage=can_triage_finding(request.user, finding), error=error)
+        if finding.project_id is not None:  # the project page's history, swapped out of band
+            context.update(history=project_history(finding.project), oob=True)
         return render(request, self.template_name, context, status=status)
 
     @staticmethod

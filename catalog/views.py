@@ -26,6 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.generic import DetailView
 from django_filters.views import FilterView
@@ -33,6 +34,7 @@ from django_tables2 import SingleTableMixin
 
 from catalog.exports import CsvExportMixin, maintenance_csv, wants_csv
 from catalog.filtersets import (
+    PersonFilterSet,
     ProjectFilterSet,
     RegisteredModelFilterSet,
     SourceFilterSet,
@@ -53,10 +55,20 @@ from catalog.models import (
     Source,
     SyncRun,
     Team,
+    of_project,
 )
+from catalog.people import match_authors
+from catalog.permissions import can_edit_person, can_edit_team, describe_descriptor, team_managed_by
 from catalog.production import production_version_on
 from catalog.sync import MAX_CHANGES_LISTED
-from catalog.tables import ProjectTable, RegisteredModelTable, SourceTable, SyncRunTable, TeamTable
+from catalog.tables import (
+    PersonTable,
+    ProjectTable,
+    RegisteredModelTable,
+    SourceTable,
+    SyncRunTable,
+    TeamTable,
+)
 
 PAGE_SIZE = 50
 MODEL_VERSIONS_SHOWN = 100  # newest first, on a registered model's page
@@ -119,6 +131,13 @@ def count_of(queryset, field: str):
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def project_open_findings_count(findings: QuerySet | None = None):
+    """An annotation on projects: how many of ``findings`` (default: the open ones) count for each, its own
+    and its registered models' (``models.of_project``); 0 if none."""
+    findings = findings if findings is not None else Finding.objects.filter(resolved_at__isnull=True)
+    return count_of(findings, "project") + count_of(findings, "registered_model__project")
+
+
 def open_findings_prefetch(queryset=None, to_attr: str = "open_findings") -> Prefetch:
     queryset = queryset if queryset is not None else Finding.objects.filter(resolved_at__isnull=True)
     return Prefetch(
@@ -153,6 +172,11 @@ class ObjectListView(CsvExportMixin, PortalReadMixin, HtmxPartialMixin, SingleTa
             list_url=self.request.path,
         )
         return context
+
+
+def needing_attention(findings: QuerySet) -> QuerySet:
+    """``findings`` less those snoozed now: their owners asked for quiet until then (catalog/triage.py)."""
+    return findings.exclude(snoozed_until__gt=timezone.now())
 
 
 def rank_for_maintenance(findings: QuerySet, projects: QuerySet | None = None) -> QuerySet:
@@ -198,7 +222,7 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
     """The home page: projects with open findings, most in need of maintenance first.
 
     Ranking: highest maintenance burden, then highest open severity, then number of open findings, then
-    the oldest ``first_seen_at``.
+    the oldest ``first_seen_at``. Findings snoozed now are left out until their snooze ends.
     The ``rule`` and ``severity`` filters narrow the findings shown (and counted) as well as the projects.
     Teams and registered models with open findings of their own are listed apart (orphan models among
     them), narrowed by the same filters where they apply.
@@ -222,7 +246,7 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
     def get(self, request, *args, **kwargs):
         self.filterset = self.get_filterset(self.get_filterset_class())
         self.object_list = rank_for_maintenance(
-            self.filterset.open_findings(), self.project_scope(self.filterset)
+            needing_attention(self.filterset.open_findings()), self.project_scope(self.filterset)
         )
         if wants_csv(request):
             return maintenance_csv(self.object_list)
@@ -236,28 +260,28 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
             return filterset.filter_projects(Project.objects.all())
         return None
 
-    def teams_with_findings(self, filterset) -> list[Team]:
-        """Teams with open findings of their own (the first ``SECTION_SIZE``), by name."""
+    @staticmethod
+    def teams_with_findings(filterset, findings: QuerySet) -> QuerySet:
+        """Teams with some of ``findings`` of their own, by name, narrowed by the filters that apply."""
         data = filterset.form.cleaned_data if filterset.is_bound else {}
         if (filterset.is_bound and not filterset.is_valid()) or data.get("lifecycle") or data.get("type"):
-            return []
-        findings = filterset.open_findings()
+            return Team.objects.none()
         teams = Team.objects.filter(Exists(findings.filter(team=OuterRef("pk"))))
         if data.get("team"):
             teams = teams.filter(pk=data["team"].pk)
         if data.get("q"):
             teams = search_entities(teams, data["q"])
-        return list(teams.order_by("name").prefetch_related(open_findings_prefetch(findings))[:SECTION_SIZE])
+        return teams.order_by("name")
 
-    def models_with_findings(self, filterset) -> list[RegisteredModel]:
-        """Registered models with open findings (orphans among them), the first ``SECTION_SIZE`` by name.
+    @staticmethod
+    def models_with_findings(filterset, findings: QuerySet) -> QuerySet:
+        """Registered models with some of ``findings`` (orphans among them), by name.
 
         The team, lifecycle and type filters apply through the model's project, so they leave orphans out.
         """
         if filterset.is_bound and not filterset.is_valid():
-            return []
+            return RegisteredModel.objects.none()
         data = filterset.form.cleaned_data if filterset.is_bound else {}
-        findings = filterset.open_findings()
         models = RegisteredModel.objects.filter(Exists(findings.filter(registered_model=OuterRef("pk"))))
         if data.get("team"):
             models = models.filter(project__owner_team=data["team"])
@@ -267,21 +291,27 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
             models = models.filter(project__type=data["type"])
         if data.get("q"):
             models = models.filter(Q(name__icontains=data["q"]) | Q(description__icontains=data["q"]))
-        models = models.select_related("project", "source").order_by("name")
-        return list(models.prefetch_related(open_findings_prefetch(findings))[:SECTION_SIZE])
+        return models.order_by("name")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = context["filter"]
-        findings = filterset.open_findings()
+        findings = needing_attention(filterset.open_findings())
         context["object_list"] = ranked_projects(
             context["object_list"], self.get_queryset().prefetch_related(open_findings_prefetch(findings))
         )
-        teams = self.teams_with_findings(filterset)
-        models = self.models_with_findings(filterset)
+        all_teams = self.teams_with_findings(filterset, findings)
+        all_models = self.models_with_findings(filterset, findings)
+        # The sections show the first SECTION_SIZE; the headline counts the findings of all of them.
+        teams = list(all_teams.prefetch_related(open_findings_prefetch(findings))[:SECTION_SIZE])
+        models = list(
+            all_models.select_related("project", "source").prefetch_related(open_findings_prefetch(findings))[
+                :SECTION_SIZE
+            ]
+        )
         projects = self.project_scope(filterset)
         scope = Q(project__isnull=False) if projects is None else Q(project__in=projects.values("pk"))
-        scope |= Q(team__in=[team.pk for team in teams]) | Q(registered_model__in=[m.pk for m in models])
+        scope |= Q(team__in=all_teams.values("pk")) | Q(registered_model__in=all_models.values("pk"))
         counts = dict(findings.filter(scope).order_by().values_list("severity").annotate(n=Count("pk")))
         form = filterset.form
         context.update(
@@ -304,7 +334,7 @@ class MaintenanceView(PortalReadMixin, HtmxPartialMixin, FilterView):
 class ProjectListView(ObjectListView):
     title = "Projects"
     queryset = Project.objects.select_related("owner_team", "owner_person", "repository").annotate(
-        open_findings_count=count_of(Finding.objects.filter(resolved_at__isnull=True), "project")
+        open_findings_count=project_open_findings_count()
     )
     filterset_class = ProjectFilterSet
     table_class = ProjectTable
@@ -322,6 +352,17 @@ class TeamListView(ObjectListView):
     filterset_class = TeamFilterSet
     table_class = TeamTable
     search_placeholder = "Search name, title, description"
+
+
+class PersonListView(ObjectListView):
+    title = "People"
+    queryset = Person.objects.annotate(
+        teams_count=count_of(Team.members.through.objects.all(), "person"),
+        projects_count=count_of(Project.objects.all(), "owner_person"),
+    )
+    filterset_class = PersonFilterSet
+    table_class = PersonTable
+    search_placeholder = "Search name, title, email, git email"
 
 
 class SyncRunListView(ObjectListView):
@@ -361,7 +402,14 @@ class ProjectDetailView(EntityDetailView):
     model = Project
     template_name = "catalog/project_detail.html"
     queryset = Project.objects.select_related(
-        "owner_team", "owner_person", "system", "repository", "repository__source", "source", "descriptor"
+        "owner_team",
+        "owner_person",
+        "system",
+        "repository",
+        "repository__source",
+        "source",
+        "descriptor__repository",  # the ownership panel names the descriptor file and where it lives
+        "descriptor__source",
     )
 
     def get_context_data(self, **kwargs):
@@ -370,7 +418,11 @@ class ProjectDetailView(EntityDetailView):
         files = Q(pk=project.descriptor_id) if project.descriptor_id else Q(pk__in=[])
         if project.repository_id:
             files |= Q(repository_id=project.repository_id)
-        findings = project.findings.order_by("-severity", "first_seen_at")
+        findings = (
+            Finding.objects.filter(of_project(project))
+            .select_related("registered_model__source")
+            .order_by("-severity", "first_seen_at")
+        )
         context.update(
             registered_models=project.registered_models.select_related("source", "production_version")
             .annotate(
@@ -382,15 +434,28 @@ class ProjectDetailView(EntityDetailView):
             descriptor_files=DescriptorFile.objects.filter(files).order_by("path"),
             pipelines=project_pipelines(project),
             open_findings=findings.filter(resolved_at__isnull=True),
-            resolved_findings=project.findings.filter(resolved_at__isnull=False).order_by("-resolved_at")[
+            resolved_findings=findings.filter(resolved_at__isnull=False).order_by("-resolved_at")[
                 :RECENTLY_RESOLVED
             ],
             annotations=sorted(project.annotations.items()) if isinstance(project.annotations, dict) else [],
+            **repository_people(project.repository),
             links=[link for link in project.links if isinstance(link, dict)]
             if isinstance(project.links, list)
             else [],
         )
         return context
+
+
+def repository_people(repository) -> dict:
+    """``top_authors`` (``MatchedAuthor``s) and ``last_commit_person`` of a project's repository: the
+    people of the catalog behind the commit addresses, in one query."""
+    if repository is None:
+        return {"top_authors": [], "last_commit_person": None}
+    last = {"email": repository.last_commit_author_email} if repository.last_commit_author_email else None
+    matched = match_authors([*repository.top_authors, *([last] if last else [])])
+    if last:
+        return {"top_authors": matched[:-1], "last_commit_person": matched[-1].person}
+    return {"top_authors": matched, "last_commit_person": None}
 
 
 def project_pipelines(project: Project) -> list[Pipeline]:
@@ -409,7 +474,7 @@ def owned_projects(**owner):
     return (
         Project.objects.filter(**owner)
         .select_related("repository")
-        .annotate(open_findings_count=count_of(Finding.objects.filter(resolved_at__isnull=True), "project"))
+        .annotate(open_findings_count=project_open_findings_count())
         .order_by("name")
     )
 
@@ -417,13 +482,17 @@ def owned_projects(**owner):
 class TeamDetailView(EntityDetailView):
     model = Team
     template_name = "catalog/team_detail.html"
-    queryset = Team.objects.select_related("parent", "source", "descriptor")
+    queryset = Team.objects.select_related(
+        "parent", "source", "descriptor", "descriptor__repository", "descriptor__source"
+    )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         team = self.object
         context.update(
             members=team.members.order_by("name"),
+            managed_by=team_managed_by(team),
+            can_edit=can_edit_team(self.request.user, team),
             children=team.children.order_by("name"),
             projects=owned_projects(owner_team=team),
             open_findings=team.findings.filter(resolved_at__isnull=True).order_by(
@@ -436,12 +505,17 @@ class TeamDetailView(EntityDetailView):
 class PersonDetailView(EntityDetailView):
     model = Person
     template_name = "catalog/person_detail.html"
-    queryset = Person.objects.select_related("user", "source")
+    queryset = Person.objects.select_related("user", "source", "descriptor__repository", "descriptor__source")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         person = self.object
-        context.update(teams=person.teams.order_by("name"), projects=owned_projects(owner_person=person))
+        context.update(
+            teams=person.teams.order_by("name"),
+            projects=owned_projects(owner_person=person),
+            can_edit=can_edit_person(self.request.user, person),
+            managed_by=describe_descriptor(person) if person.descriptor_id else "",
+        )
         return context
 
 

@@ -4,7 +4,9 @@ A delivery is checked against the secret of each enabled source of that kind who
 (``webhook_secret_env``: the NAME of the environment variable holding it): GitHub's ``X-Hub-Signature-256``
 (HMAC-SHA256 of the raw body, https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries)
 or GitLab's ``X-Gitlab-Token`` (https://docs.gitlab.com/ee/user/project/integrations/webhooks.html), in
-constant time. No match: 401 and nothing changes. A delivery id seen before (GitHub's ``X-GitHub-Delivery``,
+constant time. No match: 401 and nothing changes. A delivery id or event name that is not printable ASCII
+of at most 128 (64) characters: 400. A payload value the database cannot hold (a number too large): 400.
+A delivery id seen before (GitHub's ``X-GitHub-Delivery``,
 GitLab's ``Idempotency-Key``) is acknowledged and not applied again.
 
 What an event does, for the sources it verified against:
@@ -23,19 +25,21 @@ import hmac
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from catalog.connectors import github as github_connector
 from catalog.connectors import gitlab as gitlab_connector
+from catalog.env_names import env_name_problem
 from catalog.models import Pipeline, Repository, Source, SyncRun, WebhookDelivery
 from catalog.sync_pipelines import record_run
 from catalog.tasks import evaluate_rules, sync_source
@@ -45,8 +49,87 @@ logger = logging.getLogger(__name__)
 Sources = list[Source]
 
 
+# Delivery ids (a GUID, a UUID) and event names ("workflow_run", "Pipeline Hook") are printable ASCII.
+HEADER_VALUE = re.compile(r"[ -~]*", re.ASCII)
+
+
 class BadPayload(ValueError):
-    """The payload lacks a field its event documents; answered 400."""
+    """The payload lacks a field its event documents, or holds it null or of another type; answered 400
+    with the message, which names the field (``workflow_run.head_branch``)."""
+
+
+# The JSON types a payload field may have. An id is a number or a string; JSON true is no number.
+TEXT, NUMBER, ID, FLAG = (str,), (int,), (int, str), (bool,)
+_TYPE_NAMES = {str: "a string", int: "a number", bool: "true or false"}
+
+
+def _fields(parent: Any, key: str, where: str, spec: dict[str, tuple[tuple[type, ...], bool]]) -> dict:
+    """``parent[key]``, checked to be an object whose fields of ``spec`` (name -> (JSON types, required))
+    have those types; an optional field may be missing or null. Raises BadPayload naming the field
+    (``where`` is the dotted path of ``parent``, "" for the payload)."""
+    path = f"{where}.{key}" if where else key
+    value = parent.get(key)
+    if not isinstance(value, dict):
+        raise BadPayload(f"{path} must be an object, not {_json_type(value)}")
+    for name, (types, required) in spec.items():
+        field = value.get(name)
+        if field is None:
+            if required:
+                raise BadPayload(f"{path}.{name} is {'null' if name in value else 'missing'}")
+            continue
+        if (isinstance(field, bool) and bool not in types) or not isinstance(field, types):
+            wanted = " or ".join(_TYPE_NAMES[t] for t in types)
+            raise BadPayload(f"{path}.{name} must be {wanted}, not {_json_type(field)}")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    names = {type(None): "null", bool: "true or false", int: "a number", float: "a number", str: "a string"}
+    return names.get(type(value), "an array" if isinstance(value, list) else "an object")
+
+
+def _text(payload: dict[str, Any], key: str) -> str | None:
+    """An optional top-level string field of the payload (``ref``, ``action``); BadPayload otherwise."""
+    value = payload.get(key)
+    if value is not None and not isinstance(value, str):
+        raise BadPayload(f"{key} must be a string, not {_json_type(value)}")
+    return value
+
+
+GITHUB_REPOSITORY = {
+    "id": (ID, True),
+    "full_name": (TEXT, True),
+    "default_branch": (TEXT, False),
+    "master_branch": (TEXT, False),
+}
+GITHUB_RUN = {
+    "id": (ID, True),
+    "created_at": (TEXT, True),
+    "workflow_id": (ID, False),
+    **dict.fromkeys(
+        ("name", "path", "status", "conclusion", "head_branch", "head_sha", "run_started_at", "updated_at"),
+        (TEXT, False),
+    ),
+    **dict.fromkeys(("html_url", "event"), (TEXT, False)),
+    **dict.fromkeys(("run_number", "run_attempt"), (NUMBER, False)),
+}
+GITHUB_WORKFLOW = {"id": (ID, True), **dict.fromkeys(("name", "path", "state", "html_url"), (TEXT, False))}
+GITLAB_PROJECT = {
+    "id": (ID, True),
+    "path_with_namespace": (TEXT, True),
+    "default_branch": (TEXT, False),
+    "web_url": (TEXT, False),
+}
+GITLAB_PIPELINE = {
+    "id": (ID, True),
+    "created_at": (TEXT, True),
+    "tag": (FLAG, False),
+    "iid": (NUMBER, False),
+    **dict.fromkeys(
+        ("status", "ref", "sha", "started_at", "finished_at", "updated_at", "web_url", "url", "source"),
+        (TEXT, False),
+    ),
+}
 
 
 def _secret_sources(kind: str) -> list[tuple[Source, str]]:
@@ -54,6 +137,9 @@ def _secret_sources(kind: str) -> list[tuple[Source, str]]:
     found = []
     for source in Source.objects.filter(kind=kind, enabled=True):
         name = (source.config or {}).get("webhook_secret_env") if isinstance(source.config, dict) else None
+        if name and env_name_problem(name):  # saved before validation, perhaps the secret itself
+            logger.warning("webhook secret of source %s: webhook_secret_env is no variable name", source.name)
+            continue
         secret = os.environ.get(name, "") if isinstance(name, str) and name else ""
         if secret:
             found.append((source, secret))
@@ -77,7 +163,7 @@ def _first_delivery(provider: str, delivery_id: str, event: str, now: datetime) 
     try:
         with transaction.atomic():
             WebhookDelivery.objects.create(
-                provider=provider, delivery_id=delivery_id[:128], event=event[:64], received_at=now
+                provider=provider, delivery_id=delivery_id, event=event, received_at=now
             )
     except IntegrityError:
         return False
@@ -92,13 +178,20 @@ def _receive(
     delivery_id: str,
     event: str,
     handlers: dict[str, Callable[[Sources, dict[str, Any]], str]],
+    headers: tuple[str, str],
 ) -> JsonResponse:
-    """Verify, deduplicate, parse and dispatch one delivery (shared by both providers)."""
+    """Verify, deduplicate, parse and dispatch one delivery (shared by both providers). ``headers`` names
+    the headers of the delivery id and the event, for error messages."""
     sources = [source for source, secret in _secret_sources(provider) if verified(secret)]
     if not sources:
         return JsonResponse(
             {"error": "the signature or token matches no source's webhook secret"}, status=401
         )
+    for header, value, longest in ((headers[0], delivery_id, 128), (headers[1], event, 64)):
+        if len(value) > longest or not HEADER_VALUE.fullmatch(value):
+            return JsonResponse(
+                {"error": f"{header} is not printable ASCII of at most {longest} characters"}, status=400
+            )
     try:
         payload = json.loads(request.body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -113,7 +206,10 @@ def _receive(
             if delivery_id and not _first_delivery(provider, delivery_id, event, datetime.now(UTC)):
                 return JsonResponse({"status": "duplicate", "delivery": delivery_id})
             status = handler(sources, payload)
-    except (BadPayload, ValueError, KeyError, TypeError) as exc:
+    except BadPayload as exc:
+        logger.warning("%s webhook %s (%s) refused: %s", provider, event, delivery_id, exc)
+        return JsonResponse({"error": f"the {event} payload is not as documented: {exc}"}, status=400)
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError, DataError) as exc:
         logger.warning("%s webhook %s (%s) refused: %r", provider, event, delivery_id, exc)
         return JsonResponse({"error": f"the {event} payload is not as documented: {exc!r}"}, status=400)
     return JsonResponse({"status": status, "event": event})
@@ -132,6 +228,7 @@ def github(request: HttpRequest) -> JsonResponse:
         delivery_id=request.headers.get("X-GitHub-Delivery", ""),
         event=request.headers.get("X-GitHub-Event", ""),
         handlers=GITHUB_EVENTS,
+        headers=("X-GitHub-Delivery", "X-GitHub-Event"),
     )
 
 
@@ -148,6 +245,7 @@ def gitlab(request: HttpRequest) -> JsonResponse:
         delivery_id=request.headers.get("Idempotency-Key", ""),
         event=request.headers.get("X-Gitlab-Event", ""),
         handlers=GITLAB_EVENTS,
+        headers=("Idempotency-Key", "X-Gitlab-Event"),
     )
 
 
@@ -179,7 +277,12 @@ def _run_recorded(repositories: list[Repository], write: Callable[[Repository], 
 
 def github_workflow_run(sources: Sources, payload: dict[str, Any]) -> str:
     """Write the run (on the default branch) of a ``workflow_run`` event at once."""
-    repo, run, workflow = payload["repository"], payload["workflow_run"], payload.get("workflow")
+    repo = _fields(payload, "repository", "", GITHUB_REPOSITORY)
+    run = _fields(payload, "workflow_run", "", GITHUB_RUN)
+    known = payload.get("workflow") is not None  # GitHub documents it; without it, only the run is news
+    workflow = _fields(payload, "workflow", "", GITHUB_WORKFLOW) if known else None
+    if workflow is None and run.get("workflow_id") is None:
+        raise BadPayload("workflow is missing and workflow_run.workflow_id too")
     repositories = _repositories(sources, repo["id"])
     if not repositories:
         return _resync(sources, repo["full_name"])
@@ -187,20 +290,22 @@ def github_workflow_run(sources: Sources, payload: dict[str, Any]) -> str:
         return "ignored: not the default branch"
     workflow = workflow or {"id": run["workflow_id"], "name": run.get("name"), "path": run.get("path")}
     record = github_connector.workflow_record(workflow, [github_connector.run_record(run)])
-    return _run_recorded(repositories, lambda r: record_run(r, record, datetime.now(UTC)))
+    return _run_recorded(
+        repositories, lambda r: record_run(r, record, datetime.now(UTC), runs_only=not known)
+    )
 
 
 def github_push(sources: Sources, payload: dict[str, Any]) -> str:
-    repo = payload["repository"]
-    if payload.get("ref") != f"refs/heads/{repo.get('default_branch') or repo.get('master_branch')}":
+    repo = _fields(payload, "repository", "", GITHUB_REPOSITORY)
+    if _text(payload, "ref") != f"refs/heads/{repo.get('default_branch') or repo.get('master_branch')}":
         return "ignored: not the default branch"
     return _resync(sources, repo["full_name"])
 
 
 def github_repository(sources: Sources, payload: dict[str, Any]) -> str:
-    if payload.get("action") in ("deleted", "transferred"):
+    if _text(payload, "action") in ("deleted", "transferred"):
         return _resync(sources, None)
-    return _resync(sources, payload["repository"]["full_name"])
+    return _resync(sources, _fields(payload, "repository", "", GITHUB_REPOSITORY)["full_name"])
 
 
 def github_ping(sources: Sources, payload: dict[str, Any]) -> str:
@@ -217,7 +322,8 @@ GITHUB_EVENTS = {
 
 def gitlab_pipeline(sources: Sources, payload: dict[str, Any]) -> str:
     """Write the pipeline (on the default branch) of a Pipeline Hook at once."""
-    project, attributes = payload["project"], payload["object_attributes"]
+    project = _fields(payload, "project", "", GITLAB_PROJECT)
+    attributes = _fields(payload, "object_attributes", "", GITLAB_PIPELINE)
     repositories = _repositories(sources, project["id"])
     if not repositories:
         return _resync(sources, project["path_with_namespace"])
@@ -237,8 +343,8 @@ def gitlab_pipeline(sources: Sources, payload: dict[str, Any]) -> str:
 
 
 def gitlab_push(sources: Sources, payload: dict[str, Any]) -> str:
-    project = payload["project"]
-    if payload.get("ref") != f"refs/heads/{project.get('default_branch')}":
+    project = _fields(payload, "project", "", GITLAB_PROJECT)
+    if _text(payload, "ref") != f"refs/heads/{project.get('default_branch')}":
         return "ignored: not the default branch"
     return _resync(sources, project["path_with_namespace"])
 

@@ -13,6 +13,9 @@ import os
 import tempfile
 from pathlib import Path
 
+# Before anything imports prometheus_client: it picks in-process or shared-file values once, at import.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="portal-metrics-"))
+
 from prometheus_client import multiprocess
 
 from portal.settings import LOGGING
@@ -35,8 +38,6 @@ logconfig_dict = {
         "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
     },
 }
-
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="portal-metrics-"))
 
 
 def on_starting(server) -> None:

@@ -57,6 +57,22 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class RedactFilter(logging.Filter):
+    """Keeps requests' secrets out of every record: Django's loggers attach the request itself, whose text
+    carries the query string (where a token may sit), so it is replaced by its method and path. A record
+    of ``django.security`` (a bad Host header, a suspicious operation: the client's fault, not a fault of
+    the portal) loses its traceback and becomes a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            record.request = f"{request.method} {request.path}"
+        if record.name.startswith("django.security"):
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class RequestLogMiddleware:
     """Binds the request id for the request, echoes it, and logs the request once it is answered."""
 

@@ -64,6 +64,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "auditlog",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "catalog",
 ]
 
@@ -75,11 +80,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "portal.null_characters.NullCharacterMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "catalog.audit.AuditMiddleware",  # who acts, for the audit log (catalog/audit.py)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.csp.PortalCSPMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
@@ -123,20 +131,19 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out
     "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",  # sessions of single sign-on (catalog/sso.py)
 ]
 # Login rate limiting (django-axes): after AXES_FAILURE_LIMIT failed sign-ins for one username from one
 # address, that pair is refused (429) for AXES_COOLOFF_MINUTES. Behind proxies, PORTAL_PROXY_COUNT says how
-# many, so the client's address is read from X-Forwarded-For.
+# many, so the client's address is read from X-Forwarded-For (portal/client_ip.py).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_SENSITIVE_PARAMETERS = ["password"]
-AXES_IPWARE_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+PORTAL_PROXY_COUNT = env.int("PORTAL_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "portal.client_ip.client_ip"
 
 # Content Security Policy (django-csp): scripts, styles and everything else from this site only; no
 # inline code, no eval (templates/base.html turns htmx's inline indicator styles and eval off). The REST
@@ -156,9 +163,45 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Single sign-on through OpenID Connect (django-allauth; catalog/sso.py says why that library), on when
+# PORTAL_OIDC_ISSUER, PORTAL_OIDC_CLIENT_ID and PORTAL_OIDC_CLIENT_SECRET are set. The issuer URL is the
+# provider's, e.g. https://login.example.com/realms/ml (its /.well-known/openid-configuration is read), or
+# the discovery URL itself. Register https://<host>/accounts/oidc/sso/login/callback/ as the redirect URI.
+OIDC_PROVIDER_ID = "sso"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": OIDC_PROVIDER_ID,
+                "name": env.str("PORTAL_OIDC_NAME", default="single sign-on"),
+                "client_id": env.str("PORTAL_OIDC_CLIENT_ID", default=""),
+                "secret": env.str("PORTAL_OIDC_CLIENT_SECRET", default=""),
+                "settings": {
+                    "server_url": env.str("PORTAL_OIDC_ISSUER", default=""),
+                    "scope": env.list("PORTAL_OIDC_SCOPES", default=["openid", "profile", "email"]),
+                },
+            }
+        ]
+        if env.str("PORTAL_OIDC_ISSUER", default="") and env.str("PORTAL_OIDC_CLIENT_ID", default="")
+        else [],
+    }
+}
+SOCIALACCOUNT_ADAPTER = "catalog.sso.PortalSocialAccountAdapter"
+SOCIALACCOUNT_ONLY = True  # allauth's own local accounts are off: local sign-in is Django's (/login/)
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # a verified email of an existing account signs in to it
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "maintenance"
+LOGIN_REDIRECT_URL = "my-work"
 LOGOUT_REDIRECT_URL = "login"
+
+# django-auditlog (catalog/audit.py): foreign keys recorded by name (a team, a user), not by id.
+AUDITLOG_USE_FK_STRING_REPRESENTATION = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -188,7 +231,7 @@ if not PORTAL_STATIC_MANIFEST:  # served from the source folders: STATIC_ROOT ne
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "portal.logs.ContextFilter"}},
+    "filters": {"context": {"()": "portal.logs.ContextFilter"}, "redact": {"()": "portal.logs.RedactFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -202,7 +245,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env.str("LOG_FORMAT", default="json"),
-            "filters": ["context"],
+            "filters": ["context", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
@@ -243,7 +286,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["catalog.api.permissions.CatalogPermission"],
     "DEFAULT_FILTER_BACKENDS": [
         "catalog.api.filters.FilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "catalog.api.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "catalog.api.pagination.CursorPagination",
     "DEFAULT_RENDERER_CLASSES": [
@@ -257,7 +300,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "ML portal API",
     "DESCRIPTION": "The catalog of ML projects, teams, people, repositories and findings. Authenticate "
     "with `Authorization: Bearer <token>` (a personal or service token from /profile/tokens/) or the "
-    "browser session. Errors: `{\"error\": {\"code\", \"message\", \"fields\"}}`.",
+    'browser session. Errors: `{"error": {"code", "message", "fields"}}`.',
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["catalog.api.permissions.CatalogPermission"],
@@ -265,6 +308,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "catalog.api.serializers.closed_request_bodies",
+    ],
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "ENUM_NAME_OVERRIDES": {"PortalStatusEnum": "catalog.models.PortalStatus"},
 }
@@ -319,6 +366,13 @@ PORTAL = {
         "MAX_INLINE_RETRY_AFTER": env.int("PORTAL_SLACK_MAX_INLINE_RETRY_AFTER", default=5),
         "SNOOZE_DAYS": 30,
     },
+    # Sign-in through OpenID Connect: the claim holding the user's groups, and which team each group
+    # stands for ("ml-fraud=group:default/fraud,platform-admins=platform"; a group not listed matches the
+    # team of that name).
+    "OIDC": {
+        "GROUPS_CLAIM": env.str("PORTAL_OIDC_GROUPS_CLAIM", default="groups"),
+        "GROUP_TEAMS": env.dict("PORTAL_OIDC_GROUP_TEAMS", default={}),
+    },
     "RULE_DEFAULTS": {
         "stale-code": {"days": env.int("PORTAL_STALE_CODE_DAYS", default=90)},
         "ci-failing": {"days": env.int("PORTAL_CI_FAILING_DAYS", default=0)},
@@ -327,5 +381,9 @@ PORTAL = {
         "outdated-template": {"standard_templates": env.list("PORTAL_CI_STANDARD_TEMPLATES", default=[])},
         "stale-model": {"days": env.int("PORTAL_STALE_MODEL_DAYS", default=180)},
         "model-behind-code": {"days": env.int("PORTAL_MODEL_BEHIND_CODE_DAYS", default=30)},
+        "bus-factor": {
+            "share": env.float("PORTAL_BUS_FACTOR_SHARE", default=0.8),
+            "days": env.int("PORTAL_BUS_FACTOR_DAYS", default=180),
+        },
     },
 }

@@ -15,6 +15,7 @@ done
 cd "$(dirname "$0")/.."
 [ ${#targets[@]} -eq 0 ] && targets=("$PWD")
 source scripts/bootstrap.sh
+export LOG_FORMAT=${LOG_FORMAT:-text}  # logs for people, not for a log collector
 manage() { .venv/bin/python manage.py "$@"; }
 manage migrate --no-input >/dev/null
 manage source_add local "${targets[@]}"
@@ -22,6 +23,5 @@ manage sync local || echo "(the sync did not finish: see the messages above and 
 manage evaluate
 manage ensure_admin
 echo "The portal is at http://127.0.0.1:${PORT:-8000}/ (Ctrl-C stops it)."
-# Plain http on 127.0.0.1 (PORTAL_HTTPS off); WhiteNoise serves the static files; logs for people.
-export LOG_FORMAT=${LOG_FORMAT:-text}
+# Plain http on 127.0.0.1 (PORTAL_HTTPS off); WhiteNoise serves the static files.
 exec .venv/bin/python manage.py runserver --noreload "127.0.0.1:${PORT:-8000}"

@@ -147,11 +147,12 @@ def test_a_missing_folder_fails_the_run_but_keeps_the_catalog(repos, tmp_path):
     source = Source.objects.get(name="local")
     source.config = {"paths": [str(tmp_path / "moved-away")]}
     source.save()
-    run("sync", "local")
+    with pytest.raises(CommandError, match="some sources could not be synced"):
+        run("sync", "local")
     assert Project.objects.count() == before
     assert Project.objects.filter(orphaned_at__isnull=False).count() == 0
     last = SyncRun.objects.first()
-    assert last.status == SyncRun.Status.PARTIAL and "moved-away" in last.errors[0]["message"]
+    assert last.status == SyncRun.Status.FAILED and "moved-away" in last.errors[0]["message"]
 
 
 def test_stale_threshold_is_a_setting(repos, settings):
@@ -168,3 +169,17 @@ def test_stale_threshold_is_a_setting(repos, settings):
 def _days_since(repos, name):
     when = git(repos / name, "log", "-1", "--format=%cI")
     return (datetime.now(UTC) - datetime.fromisoformat(when)) // timedelta(days=1)
+
+
+def test_running_it_again_with_other_targets_changes_what_local_catalogs(repos):
+    """As scripts/run.sh does: ``source_add local TARGETS`` again replaces the targets, keeps the rest."""
+    run("source_add", "local", str(repos / "fraud"), "--scorecards-repository", "fraud")
+    Source.objects.filter(name="local").update(sync_interval_minutes=5)
+    run("sync", "local")
+    assert set(Repository.objects.filter(gone_at=None).values_list("name", flat=True)) == {"fraud"}
+    output = run("source_add", "local", str(repos / "churn"))
+    assert output.startswith("updated source local: paths;")
+    run("sync", "local")
+    assert set(Repository.objects.filter(gone_at=None).values_list("name", flat=True)) == {"churn"}
+    source = Source.objects.get(name="local")
+    assert source.config["scorecards_repository"] == "fraud" and source.sync_interval_minutes == 5

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from django.urls import reverse
 
-from catalog.models import Severity, SyncRun
+from catalog.models import RegisteredModel, Severity, SyncRun
 from tests.conftest import CatalogFactory
 
 pytestmark = pytest.mark.django_db
@@ -164,7 +164,7 @@ def test_login_through_the_form(client, outsider):
 
     response = client.post(reverse("login"), {"username": "outsider", "password": PASSWORD})
     assert response.status_code == 302
-    assert response["Location"] == reverse("maintenance")
+    assert response["Location"] == reverse("my-work")  # the first thing after sign-in
 
 
 # The maintenance view
@@ -505,11 +505,11 @@ def test_person_detail(signed_in, sample):
 EXPECTED_QUERIES = {
     "maintenance": 17,  # 14, plus the trends: snapshots, findings opened and fixed, level moves
     "project-list": 7,
-    # 7, its CI pipelines (their runs only when it has some), triage (rights, history),
-    # scorecards (its levels, its results)
-    "project-detail": 12,
+    # 7, its CI pipelines (their runs only when it has some), triage rights, scorecards (its levels, its
+    # results), the people of its commit authors (1), pending transfer requests and the audit log (2)
+    "project-detail": 14,
     "team-list": 6,
-    "team-detail": 11,  # 7, plus its Slack channel, plus the trends (3)
+    "team-detail": 12,  # 7, plus its Slack channel, plus the trends (3), plus whether one may edit it
     "person-detail": 5,
     "syncrun-list": 5,
     "syncrun-detail": 3,
@@ -590,3 +590,35 @@ def test_template_filters():
         ("repository", "alpha", ""),
         ("files", "a.yaml, b.yaml", ""),
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (0.19999999999999996, "0.2"),
+        (0.912345678, "0.912346"),
+        (1234567.0, "1.23457e+06"),
+        (3, "3"),
+        (None, "NaN"),
+    ],
+)
+def test_metrics_read_as_people_write_them(value, shown):
+    from catalog.templatetags.portal import metric
+
+    assert metric(value) == shown
+
+
+def test_the_headline_counts_the_findings_of_every_model_not_only_those_listed(
+    client, outsider, catalog, monkeypatch
+):
+    from catalog import views
+
+    monkeypatch.setattr(views, "SECTION_SIZE", 2)
+    source = catalog.source("mlflow-prod", kind="mlflow")
+    for name in ("a", "b", "c"):
+        catalog.finding(RegisteredModel.objects.create(source=source, name=name), "orphan-model")
+    client.force_login(outsider)
+    response = client.get(reverse("maintenance"))
+    assert response.context["findings_total"] == 3
+    assert [m.name for m in response.context["models_with_findings"]] == ["a", "b"]
+    assert "2+ models" in response.content.decode()

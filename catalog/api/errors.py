@@ -8,14 +8,17 @@
 ``not_acceptable`` or our ``conflict``; ``message`` is one sentence that names the field at fault;
 ``fields`` maps each field at fault (dotted paths for nested ones, ``non_field_errors`` for the whole
 object) to its messages, and is empty when no field is at fault. Django's own ValidationError and
-PermissionDenied, raised by the domain functions, come out the same way.
+PermissionDenied, raised by the domain functions, come out the same way, and so do errors no DRF view
+answered under /api/ (an unknown path, a crash: ``handler404`` and friends below, ``code`` ``not_found``,
+``server_error``...).
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults as django_defaults
 from rest_framework import exceptions, serializers, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -114,3 +117,45 @@ def _first_code(codes) -> str | None:
     if isinstance(codes, list):
         return next((c for c in (_first_code(v) for v in codes) if c), None)
     return codes
+
+
+# Django-level errors (no DRF view answered: an unknown path, a body too large, a crash) under /api/
+# come out in the same shape; elsewhere they are Django's own pages. Wired as handler400/403/404/500.
+
+API_PREFIX = "/api/"
+
+
+def _django_error(request, status_code: int, code: str, message: str, page):
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": {"code": code, "message": message, "fields": {}}}, status=status_code)
+    return page
+
+
+def bad_request(request, exception=None):
+    """400 (e.g. a request body too large): JSON under /api/, Django's page elsewhere."""
+    page = (
+        django_defaults.bad_request(request, exception) if not request.path.startswith(API_PREFIX) else None
+    )
+    return _django_error(request, 400, "parse_error", "the request could not be read", page)
+
+
+def permission_denied(request, exception=None):
+    """403: JSON under /api/, Django's page elsewhere."""
+    page = None
+    if not request.path.startswith(API_PREFIX):
+        page = django_defaults.permission_denied(request, exception)
+    message = str(exception) if exception and str(exception) else "you may not do this"
+    return _django_error(request, 403, "permission_denied", message, page)
+
+
+def page_not_found(request, exception=None):
+    """404: JSON naming the path under /api/, the portal's 404 page elsewhere."""
+    page = None if request.path.startswith(API_PREFIX) else django_defaults.page_not_found(request, exception)
+    message = f"no API endpoint at {request.path[:200]}; see /api/schema/ for the endpoints"
+    return _django_error(request, 404, "not_found", message, page)
+
+
+def server_error(request):
+    """500: JSON under /api/, Django's page elsewhere."""
+    page = None if request.path.startswith(API_PREFIX) else django_defaults.server_error(request)
+    return _django_error(request, 500, "server_error", "the server failed; the error was logged", page)

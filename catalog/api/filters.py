@@ -1,6 +1,8 @@
-"""The filter backend of the API: django-filter's, with the pages' FilterSets."""
+"""The filter backends of the API: django-filter's, with the pages' FilterSets, and a strict ordering."""
 
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters
+from rest_framework.exceptions import ValidationError
 
 _WITH_CACHED_FORM: dict[type, type] = {}
 
@@ -46,3 +48,22 @@ class FilterBackend(DjangoFilterBackend):
         ):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+class OrderingFilter(filters.OrderingFilter):
+    """DRF's ``?ordering=``, answering 400 (naming the allowed values) for a field it does not allow,
+    where DRF would silently fall back to the default ordering."""
+
+    def remove_invalid_fields(self, queryset, fields, view, request):
+        valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
+        unknown = [term for term in fields if term.removeprefix("-") not in valid]
+        if unknown:
+            allowed = ", ".join(f"{name}, -{name}" for name in valid)
+            raise ValidationError(
+                {
+                    self.ordering_param: [
+                        f"unknown ordering {', '.join(map(repr, unknown))}; allowed: {allowed}"
+                    ]
+                }
+            )
+        return fields

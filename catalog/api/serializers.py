@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from datetime import UTC, timedelta
 
 from django.db import models
 from django.db.models import F
-from django.db.models.functions import Lower
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -39,6 +39,7 @@ from catalog.models import (
     Team,
 )
 from catalog.permissions import can_own, managed_fields
+from catalog.source_config import redacted_config
 
 # Where the Backstage validator's field paths land among the project's API fields.
 _ENTITY_FIELDS = {
@@ -64,7 +65,31 @@ class UTCDateTimeField(serializers.DateTimeField):
     timezone = UTC
 
 
-class CatalogModelSerializer(serializers.ModelSerializer):
+class RejectUnknownFields:
+    """Input answers 400 naming each field the serializer does not have (DRF would ignore it, and a
+    PATCH of only unknown fields would still save the row). Read-only fields are known: they are
+    ignored, so that a client may send back what it read."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                writable = ", ".join(name for name, field in self.fields.items() if not field.read_only)
+                message = f"unknown field; the fields that can be written are: {writable}"
+                raise serializers.ValidationError({name: [message] for name in unknown}, code="invalid")
+        return super().to_internal_value(data)
+
+
+def closed_request_bodies(result, generator, request, public):
+    """drf-spectacular postprocessing hook: request bodies allow no other properties
+    (``additionalProperties: false``), as ``RejectUnknownFields`` enforces."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+    return result
+
+
+class CatalogModelSerializer(RejectUnknownFields, serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: UTCDateTimeField,
@@ -114,13 +139,19 @@ class RepositorySerializer(CatalogModelSerializer):
         exclude = ["external_id"]
 
 
-class ManagedByField(serializers.SerializerMethodField):
+@extend_schema_field({"type": "string", "enum": ["descriptor", "source", "portal"]})
+class ManagedByField(serializers.ReadOnlyField):
+    """The entity's ``managed_by`` (see ``managed_by``)."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault(
             "help_text",
             "Who sets the entity's fields: descriptor (a catalog-info.yaml), source (a sync) or portal.",
         )
-        super().__init__(**kwargs)
+        super().__init__(source="*", **kwargs)
+
+    def to_representation(self, entity) -> str:
+        return managed_by(entity)
 
 
 class ProjectSerializer(CatalogModelSerializer):
@@ -185,7 +216,11 @@ class ProjectSerializer(CatalogModelSerializer):
         read_only_fields = ["orphaned_at", "created_at", "updated_at"]
         extra_kwargs = {
             "namespace": {"required": False},
-            "owner_ref": {"help_text": "The owner's reference: group:default/team-a or user:default/ada."},
+            "owner_ref": {
+                "help_text": "The owner's reference: group:default/team-a or user:default/ada. Required "
+                "when a non-staff user creates a project (one of their teams, or themselves); only staff "
+                "create projects with no owner."
+            },
             "system_ref": {"help_text": "The system's reference, e.g. system:default/fraud."},
         }
 
@@ -193,9 +228,6 @@ class ProjectSerializer(CatalogModelSerializer):
     def get_owner(self, project):
         """The owner the reference resolved to (a team or a person), or null."""
         return entity_summary(project.owner)
-
-    def get_managed_by(self, project) -> str:
-        return managed_by(project)
 
     def get_open_findings_count(self, project) -> int:
         """Open findings of the project (0 on a write's answer)."""
@@ -215,6 +247,15 @@ class ProjectSerializer(CatalogModelSerializer):
         merged.namespace = merged.namespace or "default"
         attrs.update(self._validate_entity(merged))
         self._check_unique(merged)
+        if instance is None and not attrs.get("owner_ref") and not self.context["request"].user.is_staff:
+            # Without an owner its creator could not edit it (owners and staff write): say so now.
+            raise serializers.ValidationError(
+                {
+                    "owner_ref": "required: give one of your own teams (group:default/NAME) or yourself "
+                    "(user:default/NAME) as the owner; only staff create projects with no owner"
+                },
+                code="required",
+            )
         if instance is None and attrs.get("owner_ref"):
             attrs.update(self._resolve_owner(attrs["owner_ref"]))
         if "system_ref" in attrs:
@@ -256,15 +297,9 @@ class ProjectSerializer(CatalogModelSerializer):
         return normalized
 
     def _check_unique(self, project: Project) -> None:
-        clash = Project.objects.annotate(lns=Lower("namespace"), lname=Lower("name")).filter(
-            lns=project.namespace.lower(), lname=project.name.lower()
-        )
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError(
-                {"name": f"a project {project.namespace}/{project.name} already exists"}, code="unique"
-            )
+        clash = project.ref_clash()  # merged is a copy of the instance: its own row is not a clash
+        if clash is not None:
+            raise serializers.ValidationError({"name": project.ref_clash_message(clash)}, code="unique")
 
     @staticmethod
     def _resolve(model, ref: str):
@@ -413,7 +448,13 @@ class DescriptorSerializer(CatalogModelSerializer):
 
 
 class FindingSummarySerializer(CatalogModelSerializer):
+    """An open finding of a project: about the project itself, or about one of its registered models
+    (``registered_model`` names it; null otherwise)."""
+
     severity = serializers.CharField(source="get_severity_display")
+    registered_model = serializers.CharField(
+        source="registered_model.name", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Finding
@@ -421,6 +462,7 @@ class FindingSummarySerializer(CatalogModelSerializer):
             "id",
             "rule",
             "severity",
+            "registered_model",
             "message",
             "evidence",
             "first_seen_at",
@@ -678,7 +720,7 @@ class ProjectDetailSerializer(ProjectSerializer):
         return bool(getattr(project, "can_edit", False))
 
 
-class ProjectOwnerSerializer(serializers.Serializer):
+class ProjectOwnerSerializer(RejectUnknownFields, serializers.Serializer):
     owner = serializers.CharField(
         help_text="The new owner: group:default/team-a (a bare name is a group) or user:default/ada."
     )
@@ -735,9 +777,6 @@ class TeamSerializer(CatalogModelSerializer):
         """References of the members (people) the portal knows."""
         return [person.ref for person in team.members.all()]
 
-    def get_managed_by(self, team) -> str:
-        return managed_by(team)
-
 
 class PersonSerializer(CatalogModelSerializer):
     ref = serializers.CharField(read_only=True)
@@ -768,9 +807,6 @@ class PersonSerializer(CatalogModelSerializer):
     def get_teams(self, person) -> list[str]:
         """References of the teams the person is a member of."""
         return [team.ref for team in person.teams.all()]
-
-    def get_managed_by(self, person) -> str:
-        return managed_by(person)
 
 
 class FindingSerializer(CatalogModelSerializer):
@@ -830,14 +866,26 @@ class FindingSerializer(CatalogModelSerializer):
         return None
 
 
-class SnoozeSerializer(serializers.Serializer):
+class SnoozeSerializer(RejectUnknownFields, serializers.Serializer):
     until = UTCDateTimeField(help_text="When the finding speaks again (at most a year ahead).")
     reason = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
 
 
-class SourceSerializer(CatalogModelSerializer):
-    """A source (staff only). ``config`` names environment variables for secrets, never the secrets."""
+class RedactedConfigField(serializers.JSONField):
+    """A source's config as ``catalog.source_config.redacted_config`` shows it: a secret-looking value
+    saved before the config was validated comes out as ``***redacted***``."""
 
+    def to_representation(self, value):
+        return redacted_config(super().to_representation(value))
+
+
+class SourceSerializer(CatalogModelSerializer):
+    """A source (staff only). ``config`` names environment variables for secrets, never the secrets; a
+    value under a secret-looking key, or a URL's credentials, are shown redacted."""
+
+    config = RedactedConfigField(
+        read_only=True, help_text="The connector's config; secret-looking values are redacted."
+    )
     last_run_id = serializers.IntegerField(read_only=True, allow_null=True)
     last_run_status = serializers.CharField(read_only=True, allow_null=True)
     last_run_at = UTCDateTimeField(read_only=True, allow_null=True)

@@ -9,8 +9,7 @@ whatever its size (pinned in tests/api/test_queries.py).
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Prefetch, Subquery
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -28,7 +27,9 @@ from rest_framework.response import Response
 from catalog import filtersets, tasks, triage
 from catalog.api import serializers
 from catalog.api.errors import Conflict, ErrorSerializer
+from catalog.api.pagination import parse_limit
 from catalog.api.permissions import StaffOnly
+from catalog.audit import record_sync_trigger
 from catalog.models import (
     Finding,
     ModelVersion,
@@ -42,9 +43,11 @@ from catalog.models import (
     Source,
     SyncRun,
     Team,
+    of_project,
 )
 from catalog.ownership import set_owner
 from catalog.permissions import can_edit_project, can_triage_finding
+from catalog.views import project_open_findings_count
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid request: `fields` names what is wrong."),
@@ -56,20 +59,8 @@ READ_ERRORS = {code: ERRORS[code] for code in (400, 401, 403, 404)}
 WRITE_ERRORS = ERRORS
 
 
-def open_findings_count(field: str):
-    """An annotation: the open findings whose ``field`` is the outer row (0 if none)."""
-    counted = (
-        Finding.objects.filter(resolved_at__isnull=True, **{field: OuterRef("pk")})
-        .order_by()
-        .values(field)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 # Built once: annotate() resolves a copy each time, and building it cost a list page about 0.5 ms.
-PROJECT_OPEN_FINDINGS = open_findings_count("project")
+PROJECT_OPEN_FINDINGS = project_open_findings_count()
 
 
 def live_pipelines():
@@ -104,6 +95,8 @@ class CatalogViewSet(viewsets.ReadOnlyModelViewSet):
     ),
     create=extend_schema(
         summary="Create a project (managed in the portal)",
+        description="`owner_ref` is required unless you are staff: one of your own teams or yourself, so "
+        "that you can edit the project afterwards (owners and staff write). Unknown fields are a 400.",
         responses={201: serializers.ProjectSerializer, **WRITE_ERRORS},
         examples=[
             OpenApiExample(
@@ -153,7 +146,6 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
             return queryset.select_related(
                 "repository__source", "source", "descriptor__repository", "descriptor__source"
             ).prefetch_related(
-                Prefetch("findings", queryset=open_findings(), to_attr="open_findings"),
                 Prefetch(
                     "facts",
                     queryset=ProjectFact.objects.latest_per_name().select_related("reported_by"),
@@ -187,6 +179,9 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
         project = super().get_object()
         if self.action == "retrieve":
             project.can_edit = can_edit_project(self.request.user, project)
+            project.open_findings = list(
+                open_findings().filter(of_project(project)).select_related("registered_model")
+            )
         return project
 
     def perform_save(self, serializer):
@@ -196,8 +191,11 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
                 serializer.save()
         except IntegrityError:
             data = serializer.validated_data
-            ref = f"{data.get('namespace', 'default')}/{data.get('name', '')}"
-            raise ValidationError({"name": [f"a project {ref} already exists"]}, code="unique") from None
+            wanted = Project(namespace=data.get("namespace") or "default", name=data.get("name", ""))
+            if serializer.instance is not None:
+                wanted.pk = serializer.instance.pk
+            clash = wanted.ref_clash() or wanted
+            raise ValidationError({"name": [wanted.ref_clash_message(clash)]}, code="unique") from None
 
     perform_create = perform_update = perform_save
 
@@ -231,7 +229,10 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
         parameters=[
             OpenApiParameter("name", OpenApiTypes.STR, description="Only the history of this fact."),
             OpenApiParameter(
-                "limit", OpenApiTypes.INT, description="History rows, newest first (default 100)."
+                "limit",
+                OpenApiTypes.INT,
+                description="History rows, newest first: a positive integer, 100 by default; values "
+                "above 1000 are clamped to 1000.",
             ),
         ],
         responses={200: serializers.ProjectFactsSerializer, **READ_ERRORS},
@@ -262,8 +263,7 @@ class ProjectViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, CatalogVi
         history = facts.order_by("-observed_at", "-pk")
         if request.query_params.get("name"):
             history = history.filter(name=request.query_params["name"])
-        limit = request.query_params.get("limit", "")
-        limit = min(int(limit), 1000) if limit.isdigit() and int(limit) > 0 else 100
+        limit = parse_limit(request.query_params.get("limit"), default=100, maximum=1000)
         return Response(
             {
                 "latest": serializers.ProjectFactSerializer(
@@ -393,6 +393,7 @@ class SourceViewSet(CatalogViewSet):
         running = SyncRun.objects.filter(source=source, status=SyncRun.Status.RUNNING).first()
         if running is not None:
             raise Conflict(f"source {source.name!r} is already being synced (sync run {running.pk})")
+        record_sync_trigger(source, by=request.user, trigger=SyncRun.Trigger.MANUAL, via="api")
         tasks.sync_source.delay(source.pk, SyncRun.Trigger.MANUAL)
         body = {"source": source.name, "queued": True, "message": f"a sync of {source.name!r} was queued"}
         return Response(body, status=status.HTTP_202_ACCEPTED)

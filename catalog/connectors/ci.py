@@ -88,6 +88,11 @@ def parse_time(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"not a timestamp: {value!r}")
+    if len(value) == 20 and value[-1] == "Z" and value[10] == "T":  # GitHub's form: 30,000 runs per sync
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the general path below names the value
     text = value.strip()
     offset = UTC
     match = _OFFSET.search(text)

@@ -4,9 +4,12 @@ Config (a plain dict, from the source's JSON; every key optional)::
 
     {"urls": [],              # remote: https://, ssh://, git://, file://, or scp-like git@host:org/repo.git
      "paths": [],             # local directories: a repository (working tree or bare), or a tree to scan
-     "window_days": 90,       # the activity window, in days
+     "window_days": 90,       # the activity window (commits_in_window, top_authors), in days
+     "authors_days": 180,     # the window of every author's commit count (the bus-factor rule's), in days
      "max_depth": 3,          # how many directory levels below each path are scanned for repositories
-     "descriptor_paths": ["catalog-info.yaml", "catalog-info.yml"]}   # read at the root of the default branch
+     "descriptor_paths": ["catalog-info.yaml", "catalog-info.yml"],   # read at the root of the default branch
+     "scorecards_repository": "",   # the repository (its name, URL or path) holding the scorecards file
+     "scorecards_path": ".portal/scorecards.yaml"}   # that file, read from its default branch
 
 Remote repositories are kept as partial mirrors (``git clone --mirror --filter=blob:none``) under
 ``workdir/mirrors/``, fetched with ``--prune`` on later runs (then ``git ls-remote --symref`` follows a
@@ -20,9 +23,10 @@ detached HEAD and no ``origin/HEAD``, the local ``main`` or else ``master`` is t
 detached commit itself (``default_branch`` then empty).
 
 Git processes per repository: one ``git cat-file --batch``, which resolves the default branch, reads the
-descriptor files and walks the commits of the window (a round trip costs far less than starting git).
-Only when the window holds more than ``WALK_LIMIT`` commits (or its pace says it will) does one
-``git log --since`` count them instead; only a Location with a glob target costs a ``git ls-tree``.
+descriptor files and walks the commits of the longer of the two windows (a round trip costs far less
+than starting git). Only when that window holds more than ``WALK_LIMIT`` commits (or its pace says it
+will) does one ``git log --since`` count them instead; only a Location with a glob target costs a
+``git ls-tree``.
 HEAD and ``origin/HEAD`` are read from their files (through ``git symbolic-ref`` for the reftable store).
 """
 
@@ -50,7 +54,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from catalog.connectors.files import glob_prefix, glob_regex, normalize_path
-from catalog.connectors.records import Author, Commit, RepositoryRecord, SourceSnapshot
+from catalog.connectors.records import (
+    Author,
+    Commit,
+    RepositoryRecord,
+    ScorecardsFileRecord,
+    SourceSnapshot,
+)
 from catalog.descriptors import backstage  # the module, not names: backstage imports this package
 
 __all__ = [
@@ -77,7 +87,17 @@ WALK_LIMIT = 24
 WALK_PROBE = 6  # after this many commits, a window that looks busier than 2 * WALK_LIMIT goes to git log
 TOP_AUTHORS = 5
 URL_SCHEMES = frozenset({"https", "http", "ssh", "git", "file", "git+ssh", "ssh+git"})
-KNOWN_KEYS = ("urls", "paths", "window_days", "max_depth", "descriptor_paths")
+KNOWN_KEYS = (
+    "urls",
+    "paths",
+    "window_days",
+    "authors_days",
+    "max_depth",
+    "descriptor_paths",
+    "scorecards_repository",
+    "scorecards_path",
+)
+DEFAULT_SCORECARDS_PATH = ".portal/scorecards.yaml"
 
 
 class GitError(Exception):
@@ -89,13 +109,26 @@ class GitError(Exception):
 
 @dataclass(frozen=True)
 class GitConfig:
-    """A validated ``git`` source config; ``paths`` are absolute, ``window_days`` in days."""
+    """A validated ``git`` source config; ``paths`` are absolute, ``window_days`` and ``authors_days`` in
+    days."""
 
     urls: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     window_days: int = 90
+    authors_days: int = 180
     max_depth: int = 3
     descriptor_paths: tuple[str, ...] = DEFAULT_DESCRIPTOR_PATHS
+    scorecards_repository: str = ""
+    scorecards_path: str = DEFAULT_SCORECARDS_PATH
+
+    def holds_scorecards(self, identity: _Identity) -> bool:
+        """Whether ``scorecards_repository`` names this repository: its name, URL or path."""
+        wanted = self.scorecards_repository
+        if not wanted:
+            return False
+        if wanted in (identity.name, identity.url, identity.external_id):
+            return True
+        return "://" not in wanted and os.path.abspath(os.path.expanduser(wanted)) == identity.external_id
 
 
 def parse_config(config: dict[str, Any]) -> GitConfig:
@@ -131,12 +164,24 @@ def parse_config(config: dict[str, Any]) -> GitConfig:
         if normalize_path(path) is None:
             raise ValueError(f"git source config: 'descriptor_paths' entry {path!r} is not a relative path")
     paths = [os.path.abspath(os.path.expanduser(p)) for p in strings("paths", ())]
+    scorecards = {}
+    for key in ("scorecards_repository", "scorecards_path"):
+        if key in config:
+            value = config[key]
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"git source config: {key!r} must be a non-empty string")
+            scorecards[key] = value.strip()
+    if normalize_path(scorecards.get("scorecards_path", DEFAULT_SCORECARDS_PATH)) is None:
+        raise ValueError("git source config: 'scorecards_path' is not a relative path")
     return GitConfig(
         urls=tuple(urls),
         paths=tuple(dict.fromkeys(paths)),
         window_days=integer("window_days", 90, 1),
+        authors_days=integer("authors_days", 180, 1),
         max_depth=integer("max_depth", 3, 0),
         descriptor_paths=tuple(dict.fromkeys(normalize_path(p) or p for p in descriptor_paths)),
+        scorecards_repository=scorecards.get("scorecards_repository", ""),
+        scorecards_path=normalize_path(scorecards.get("scorecards_path", DEFAULT_SCORECARDS_PATH)) or "",
     )
 
 
@@ -488,37 +533,83 @@ def _utc(seconds: int) -> datetime:
 
 
 class _Tally:
-    """Commits per author (e-mail lowercased), keeping the name of their newest commit."""
+    """Commits per author (e-mail lowercased) in the two windows, keeping the name of their newest commit.
+
+    Built by ``count`` from the commits walked over the longer window: like ``git log --since``, a window
+    holds the commits reachable from the tip through commits of that window only (a commit before the
+    window's start hides its parents, whatever their dates).
+    """
 
     def __init__(self) -> None:
-        self.count = 0
-        self.authors: dict[str, list[Any]] = {}  # email -> [commits, newest time, name]
+        self.count = 0  # commits of the activity window
+        self.window: dict[str, list[Any]] = {}  # email -> [commits, newest time, name]
+        self.authorship: dict[str, list[Any]] = {}
 
-    def add(self, seconds: int, name: str, email: str) -> None:
-        self.count += 1
-        entry = self.authors.get(email.lower())
-        if entry is None:
-            self.authors[email.lower()] = [1, seconds, name]
-        else:
-            entry[0] += 1
-            if seconds > entry[1]:
-                entry[1:] = [seconds, name]
+    @classmethod
+    def count(cls, commits: dict[str, CommitInfo], tip: str, since: int, authors_since: int) -> _Tally:
+        """Tally ``commits`` (sha -> info, those walked) from ``tip`` for the windows starting at ``since``
+        and ``authors_since`` (epoch seconds)."""
+        tally = cls()
+        for sha in _reachable(commits, tip, since):
+            info = commits[sha]
+            tally.count += 1
+            _add(tally.window, info.time, info.author_name, info.author_email.lower())
+        for sha in _reachable(commits, tip, authors_since):
+            info = commits[sha]
+            _add(tally.authorship, info.time, info.author_name, info.author_email.lower())
+        return tally
+
+    @staticmethod
+    def _ranked(authors: dict[str, list[Any]], limit: int | None) -> tuple[Author, ...]:
+        ranked = sorted(authors.items(), key=lambda item: (-item[1][0], item[1][2], item[0]))
+        return tuple(Author(name=v[2], email=email, commits=v[0]) for email, v in ranked[:limit])
 
     def top(self) -> tuple[Author, ...]:
-        ranked = sorted(self.authors.items(), key=lambda item: (-item[1][0], item[1][2], item[0]))
-        return tuple(Author(name=v[2], email=email, commits=v[0]) for email, v in ranked[:TOP_AUTHORS])
+        """The activity window's ``TOP_AUTHORS`` most frequent authors, most commits first."""
+        return self._ranked(self.window, TOP_AUTHORS)
+
+    def authors(self) -> tuple[Author, ...]:
+        """Every author of the authorship window, most commits first."""
+        return self._ranked(self.authorship, None)
+
+
+def _add(authors: dict[str, list[Any]], seconds: int, name: str, email: str) -> None:
+    entry = authors.get(email)
+    if entry is None:
+        authors[email] = [1, seconds, name]
+    else:
+        entry[0] += 1
+        if seconds > entry[1]:
+            entry[1:] = [seconds, name]
+
+
+def _reachable(commits: dict[str, CommitInfo], tip: str, since: int) -> list[str]:
+    """The shas of ``commits`` reachable from ``tip`` through commits with time >= ``since`` only."""
+    found: list[str] = []
+    stack = [tip] if tip in commits and commits[tip].time >= since else []
+    seen = set(stack)
+    while stack:
+        sha = stack.pop()
+        found.append(sha)
+        for parent in commits[sha].parents:
+            info = commits.get(parent)
+            if info is not None and parent not in seen and info.time >= since:
+                seen.add(parent)
+                stack.append(parent)
+    return found
 
 
 def _walk_window(
     batch: CatFile, tip: str, info: CommitInfo, since: int, shallow: Callable[[], set[str]]
-) -> _Tally | None:
-    """Count the commits reachable from ``tip`` with committer time >= ``since``, as ``git log --since``.
+) -> dict[str, CommitInfo] | None:
+    """The commits reachable from ``tip`` with committer time >= ``since`` (sha -> info), as
+    ``git log --since`` walks them.
 
     Like git, commits are taken newest first and the parents of a commit older than ``since`` are not
     followed. Returns None when the window holds more than WALK_LIMIT commits, or looks like it will by
     the pace of its first WALK_PROBE commits.
     """
-    tally = _Tally()
+    walked: dict[str, CommitInfo] = {}
     queue = [(-info.time, tip)]
     infos = {tip: info}
     seen = {tip}
@@ -527,10 +618,10 @@ def _walk_window(
         commit = infos.pop(sha)
         if commit.time < since:
             continue
-        if tally.count >= WALK_LIMIT:
+        if len(walked) >= WALK_LIMIT:
             return None
-        tally.add(commit.time, commit.author_name, commit.author_email)
-        if tally.count == WALK_PROBE:
+        walked[sha] = commit
+        if len(walked) == WALK_PROBE:
             probed = max(info.time - commit.time, 1)  # seconds spanned by the first WALK_PROBE commits
             if WALK_PROBE * (info.time - since) > 2 * WALK_LIMIT * probed:
                 return None
@@ -543,11 +634,11 @@ def _walk_window(
                 raise GitError(f"commit {parent} (a parent of {sha}) is missing: the repository is corrupt")
             infos[parent] = parse_commit(obj.data)
             heapq.heappush(queue, (-infos[parent].time, parent))
-    return tally
+    return walked
 
 
-def _log_window(git_dir: str, tip: str, since: int, *, env: dict[str, str]) -> _Tally:
-    """The same count as ``_walk_window``, by ``git log --since`` (for busy repositories)."""
+def _log_window(git_dir: str, tip: str, since: int, *, env: dict[str, str]) -> dict[str, CommitInfo]:
+    """The same commits as ``_walk_window``, by ``git log --since`` (for busy repositories)."""
     since_iso = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     out = run_git(
         git_dir,
@@ -555,17 +646,17 @@ def _log_window(git_dir: str, tip: str, since: int, *, env: dict[str, str]) -> _
         "log.showSignature=false",
         "log",
         f"--since={since_iso}",
-        "--format=%ct%x00%ae%x00%an",
+        "--format=%H%x00%P%x00%ct%x00%ae%x00%an",
         tip,
         "--",
         timeout=LOCAL_TIMEOUT,
         env=env,
     )
-    tally = _Tally()
+    commits: dict[str, CommitInfo] = {}
     for line in out.decode("utf-8", "replace").splitlines():
-        seconds, email, name = line.split("\0", 2)
-        tally.add(int(seconds), name, email)
-    return tally
+        sha, parents, seconds, email, name = line.split("\0", 4)
+        commits[sha] = CommitInfo(tuple(parents.split()), int(seconds), name, email)
+    return commits
 
 
 # Descriptors
@@ -854,7 +945,8 @@ class _Run:
     """What every repository read of one fetch shares."""
 
     config: GitConfig
-    since: int  # epoch seconds: the window's start
+    since: int  # epoch seconds: the activity window's start
+    authors_since: int  # epoch seconds: the authorship window's start
     env: dict[str, str]
     workdir: Path
 
@@ -876,10 +968,13 @@ def read_repository(
         "name": identity.name,
         "host": identity.host,
         "window_days": run.config.window_days,
+        "authors_days": run.config.authors_days,
     }
     try:
         with CatFile(repo.git_dir, timeout=timeout, env=run.env) as batch:
             facts = _read_facts(repo, batch, run)
+            if run.config.holds_scorecards(identity):
+                facts["scorecards"] = _read_scorecards(batch, facts, identity, run.config.scorecards_path)
     except GitError as exc:
         return RepositoryRecord(**base, error=f"{identity.external_id}: {exc}")
     return RepositoryRecord(**base, **facts)
@@ -909,7 +1004,8 @@ def _read_facts(repo: LocalRepository, batch: CatFile, run: _Run) -> dict[str, A
     descriptors = backstage.load_tree(reader, roots) if roots else []
 
     tally = _Tally()
-    if tip.time >= run.since:
+    since = min(run.since, run.authors_since)
+    if tip.time >= since:
         shallow_file = os.path.join(repo.common_dir, "shallow")
         shallow_set: list[set[str]] = []
 
@@ -918,15 +1014,35 @@ def _read_facts(repo: LocalRepository, batch: CatFile, run: _Run) -> dict[str, A
                 shallow_set.append(set((_read_text(shallow_file) or "").split()))
             return shallow_set[0]
 
-        walked = _walk_window(batch, obj.sha, tip, run.since, shallow)
-        tally = walked if walked is not None else _log_window(repo.git_dir, obj.sha, run.since, env=run.env)
+        walked = _walk_window(batch, obj.sha, tip, since, shallow)
+        if walked is None:
+            walked = _log_window(repo.git_dir, obj.sha, since, env=run.env)
+        tally = _Tally.count(walked, obj.sha, run.since, run.authors_since)
     return {
         "default_branch": branch,
         "last_commit": last_commit,
         "commits_in_window": tally.count,
         "top_authors": tally.top(),
+        "authors": tally.authors(),
         "descriptors": tuple(descriptors),
     }
+
+
+def _read_scorecards(
+    batch: CatFile, facts: dict[str, Any], identity: _Identity, path: str
+) -> ScorecardsFileRecord:
+    """The scorecards file at ``path`` in the default branch's commit (``facts`` from ``_read_facts``)."""
+    location = f"{identity.url}@{facts.get('default_branch') or 'HEAD'}:{path}"
+    last = facts.get("last_commit")
+    obj = batch.get([f"{last.sha}:{path}"])[0] if last else None
+    if obj is None:
+        return ScorecardsFileRecord(path, location, error="no such file on the default branch")
+    if obj.type != "blob":
+        return ScorecardsFileRecord(path, location, error=f"is a {obj.type}, not a file")
+    try:
+        return ScorecardsFileRecord(path, location, text=obj.data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return ScorecardsFileRecord(path, location, error=f"is not UTF-8 text: {exc}")
 
 
 def _read_local(repo: LocalRepository, run: _Run) -> RepositoryRecord:
@@ -1060,16 +1176,18 @@ class GitConnector:
         """Read every configured repository; return them sorted by ``external_id``.
 
         ``workdir`` holds the mirrors of remote repositories (``workdir/mirrors``); ``now`` (an aware
-        datetime, default the current UTC time) ends the window of ``window_days`` days. A configured path
-        that is missing or unreadable is a source-level error (``complete=False``); a repository that cannot
-        be fetched or read is a record with ``error``. Raises ValueError for a bad config or a naive ``now``.
+        datetime, default the current UTC time) ends the windows of ``window_days`` and ``authors_days``
+        days. A configured path that is missing or unreadable is a source-level error (``complete=False``);
+        a repository that cannot be fetched or read is a record with ``error``. Raises ValueError for a
+        bad config or a naive ``now``.
         """
         settings = parse_config(config)
         now = datetime.now(UTC) if now is None else now
         if now.tzinfo is None:
             raise ValueError("now must be an aware datetime")
         since = now - timedelta(days=settings.window_days)
-        run = _Run(settings, int(since.timestamp()), git_env(), Path(workdir))
+        authors_since = now - timedelta(days=settings.authors_days)
+        run = _Run(settings, int(since.timestamp()), int(authors_since.timestamp()), git_env(), Path(workdir))
 
         errors: list[str] = []
         jobs: list[tuple[_Identity, Callable[[], RepositoryRecord]]] = []

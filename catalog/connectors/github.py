@@ -10,6 +10,8 @@ Per repository (API version 2022-11-28, https://docs.github.com/en/rest):
   empty); an empty repository (409) has none. Not ``pushed_at``, which moves with any branch.
 - descriptors: the contents API at the default branch (a directory listing, then each file found; the
   git trees API only for a Location target that is a glob).
+- the scorecards file, for the repository ``scorecards_repository`` names: the contents API at the
+  default branch.
 - pipelines: ``GET .../actions/workflows``, then the runs on the default branch
   (``GET .../actions/runs?branch=...``; for an active workflow missing from a full page, its own runs), and
   each workflow file for the reusable workflows its jobs call.
@@ -217,6 +219,7 @@ class _Reader:
             "name": repo["name"],
             "host": host,
             "window_days": self.settings.window_days,
+            "authors_days": self.settings.window_days,
             "default_branch": repo["default_branch"],
             "archived": repo["archived"],
             "topics": tuple(repo["topics"]),
@@ -265,8 +268,15 @@ class _Reader:
             "last_commit": last,
             "commits_in_window": count,
             "top_authors": authors,
+            "authors": hosted.window_authors(window, self.since),
             "descriptors": descriptors,
             "pipelines": self._pipelines(full, branch),
+            "scorecards": hosted.read_scorecards(
+                self.settings,
+                repo["full_name"],
+                f"{repo['html_url']}/blob/{branch}/{self.settings.scorecards_path}",
+                lambda path: self._file(full, branch, path),
+            ),
         }
 
     def _listing(self, full: str, branch: str, directory: str) -> set[str]:

@@ -10,6 +10,7 @@ Per project:
   commits?ref_name=<default branch>&since=...`` (``per_page=1`` without ``since`` when the window is
   empty). Not ``last_activity_at``, which GitLab updates at most hourly and not for every event.
 - descriptors: ``repository/tree`` (a directory listing), then ``repository/files/:path`` for each found.
+- the scorecards file, for the project ``scorecards_repository`` names: ``repository/files/:path``.
 - the pipeline: the project's CI configuration (``ci_config_path``, default ``.gitlab-ci.yml``) is one
   Pipeline; its ``include:`` entries (or a configuration kept in another project) are its templates, and
   ``GET /projects/:id/pipelines?ref=<default branch>`` its runs. The list has no start and finish times:
@@ -197,6 +198,7 @@ class _Reader:
             "name": project["name"],
             "host": urlsplit(project["web_url"]).hostname or "",
             "window_days": self.settings.window_days,
+            "authors_days": self.settings.window_days,
             "default_branch": project["default_branch"],
             "archived": project["archived"],
             "topics": tuple(project["topics"]),
@@ -236,8 +238,15 @@ class _Reader:
             "last_commit": last,
             "commits_in_window": count,
             "top_authors": authors,
+            "authors": hosted.window_authors(window, self.since),
             "descriptors": descriptors,
             "pipelines": self._pipelines(project, branch, has_files=True),
+            "scorecards": hosted.read_scorecards(
+                self.settings,
+                project["path_with_namespace"],
+                f"{project['web_url']}/-/blob/{branch}/{self.settings.scorecards_path}",
+                lambda path: self._file(pid, branch, path),
+            ),
         }
 
     def _listing(self, pid: int, branch: str, directory: str) -> set[str]:

@@ -48,12 +48,14 @@ import httpx
 import stamina
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from catalog.connectors.http import retry_after_seconds
 from catalog.connectors.records import (
     ModelVersionRecord,
     RegisteredModelRecord,
     RunRecord,
     SourceSnapshot,
 )
+from catalog.env_names import env_name_problem
 
 __all__ = ["MLflowClient", "MLflowConfig", "MLflowConnector", "MLflowError", "parse_config"]
 
@@ -63,6 +65,7 @@ VERSIONS_PAGE_SIZE = 10000  # MLflow's default for model-versions/search, and Da
 MAX_METRICS = 20  # metrics kept per version when the config names none
 BACKOFF = 0.5  # seconds before the first retry; doubles each time, at most MAX_BACKOFF
 MAX_BACKOFF = 8.0
+MAX_RETRY_AFTER = 30.0  # seconds: a worker does not wait longer for one request
 STOP_AFTER = 5  # item requests failing in a row (429, 5xx) after which the server is taken as down
 GIT_REPO_TAG = "mlflow.source.git.repoURL"
 GIT_COMMIT_TAG = "mlflow.source.git.commit"
@@ -133,6 +136,9 @@ def _auth(auth: _Auth | None) -> httpx.Auth | None:
         name = getattr(auth, field)
         if not name:
             raise ValueError(f"mlflow source config: 'auth.{field}' is required for {auth.type} auth")
+        problem = env_name_problem(name)
+        if problem:  # a row saved before validation may hold the secret: never echo it
+            raise ValueError(f"mlflow source config: 'auth.{field}' {problem}")
         value = os.environ.get(name)
         if not value:
             raise ValueError(f"mlflow source config: environment variable {name} (auth.{field}) is not set")
@@ -160,6 +166,19 @@ class _Retryable(Exception):
         self.response = response
 
 
+def _retry_backoff(exc: Exception) -> bool | float:
+    """stamina's hook: retry failures without an answer, 429 and 5xx; a short ``Retry-After`` is waited
+    for as the server asks, a longer one (over ``MAX_RETRY_AFTER``) ends the retries at once."""
+    if isinstance(exc, httpx.TransportError):
+        return True
+    if not isinstance(exc, _Retryable):
+        return False
+    wait = retry_after_seconds(exc.response)
+    if wait is None:
+        return True
+    return wait if wait <= MAX_RETRY_AFTER else False
+
+
 class MLflowClient:
     """GET requests to a tracking server's REST API: timeouts, retries with backoff, errors that name the
     URL and the status. Safe to share between threads.
@@ -184,13 +203,14 @@ class MLflowClient:
         """The JSON object MLflow answers to ``GET <api>/<path>?<params>``.
 
         Retries connection errors, timeouts, 429 and 5xx answers ``retries`` times with exponential
-        backoff. Raises MLflowError naming the URL and the status (with MLflow's ``error_code`` and
-        ``message``) for an error answer, and naming the URL for an answer that is not a JSON object.
+        backoff, or after the answer's ``Retry-After`` when it names up to 30 seconds. Raises MLflowError
+        naming the URL and the status (with MLflow's ``error_code`` and ``message``) for an error answer,
+        and naming the URL for an answer that is not a JSON object.
         """
         url = self.http.build_request("GET", path, params=params).url
         try:
             for attempt in stamina.retry_context(
-                on=(httpx.TransportError, _Retryable),
+                on=_retry_backoff,
                 attempts=self.retries + 1,
                 timeout=None,
                 wait_initial=BACKOFF,

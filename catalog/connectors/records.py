@@ -197,6 +197,22 @@ class PipelineRecord:
 
 
 @dataclass(frozen=True)
+class ScorecardsFileRecord:
+    """The scorecards YAML file of the repository a source names for it, read from the default branch.
+
+    ``path`` is relative to the repository root; ``location`` names the file for people and in errors
+    (its web URL, or ``<repository>@<branch>:<path>`` for plain git); ``text`` is its content; ``error``
+    says why it could not be read (missing, not UTF-8, too large), and the sync then keeps the stored
+    scorecards. The sync parses and validates the text (``catalog.scorecards.spec``).
+    """
+
+    path: str
+    location: str
+    text: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class RepositoryRecord:
     """What a connector read of one repository.
 
@@ -204,8 +220,11 @@ class RepositoryRecord:
     When ``error`` is set, the repository could not be read and every other fact is unknown: the sync keeps
     the last good data. ``last_commit`` is ``None`` for an empty repository. ``commits_in_window`` counts
     commits on the default branch in the last ``window_days`` days; ``top_authors`` are that window's most
-    frequent authors, most commits first. ``topics`` are the hosting service's topics (GitHub) or
-    topics (GitLab); ``pipelines`` the CI pipelines read with it (none for sources that do not read CI).
+    frequent authors, most commits first; ``authors`` every author of the last ``authors_days`` days, most
+    commits first (connectors that read one window only give it for both). ``topics`` are the hosting
+    service's topics (GitHub) or topics (GitLab); ``pipelines`` the CI pipelines read with it (none for
+    sources that do not read CI); ``scorecards`` the scorecards file, for the repository that the source's
+    ``scorecards_repository`` names (None for every other).
     """
 
     external_id: str
@@ -218,10 +237,13 @@ class RepositoryRecord:
     commits_in_window: int = 0
     window_days: int = 90
     top_authors: tuple[Author, ...] = ()
+    authors: tuple[Author, ...] = ()
+    authors_days: int = 90
     descriptors: tuple[DescriptorFile, ...] = ()
     error: str | None = None
     topics: tuple[str, ...] = ()
     pipelines: tuple[PipelineRecord, ...] = ()
+    scorecards: ScorecardsFileRecord | None = None
 
 
 @dataclass(frozen=True)

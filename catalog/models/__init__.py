@@ -1,7 +1,7 @@
 """The domain model, one module per part (DESIGN.md)."""
 
 from catalog.models.facts import ProjectFact
-from catalog.models.findings import Finding, RuleConfig, Severity
+from catalog.models.findings import Finding, RuleConfig, Severity, of_project
 from catalog.models.http_cache import HttpCacheEntry
 from catalog.models.notifications import Channel, Notification
 from catalog.models.people import Person
@@ -17,10 +17,10 @@ from catalog.models.scorecards import (
     ScorecardResult,
 )
 from catalog.models.sources import DescriptorFile, Source, SyncRun
-from catalog.models.teams import Team
+from catalog.models.teams import Membership, Team
 from catalog.models.tokens import APIToken
+from catalog.models.transfers import TransferRequest
 from catalog.models.trends import RuleSnapshot, TeamSnapshot
-from catalog.models.triage import TriageEvent
 from catalog.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "Finding",
     "HttpCacheEntry",
     "Lifecycle",
+    "Membership",
     "ModelVersion",
     "ModelVersionEvent",
     "Notification",
@@ -54,6 +55,7 @@ __all__ = [
     "System",
     "Team",
     "TeamSnapshot",
-    "TriageEvent",
+    "TransferRequest",
     "WebhookDelivery",
+    "of_project",
 ]

@@ -1,7 +1,10 @@
 """Behaviour shared by the catalog's models."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 
 
 class TimestampedModel(models.Model):
@@ -52,6 +55,30 @@ class EntityModel(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name if self.namespace == "default" else f"{self.namespace}/{self.name}"
+
+    def ref_clash(self):
+        """Another row of this model whose namespace and name equal this one's compared case-insensitively
+        (as the ``_ref`` constraint compares them), or None."""
+        same = (
+            Exact(Lower(field), Lower(Value(getattr(self, field), output_field=models.CharField())))
+            for field in ("namespace", "name")
+        )
+        return type(self)._default_manager.filter(*same).exclude(pk=self.pk).first()
+
+    def ref_clash_message(self, clash: "EntityModel") -> str:
+        return (
+            f"a {self._meta.verbose_name} {clash.namespace}/{clash.name} already exists (names are compared "
+            "case-insensitively)"
+        )
+
+    def validate_constraints(self, exclude=None) -> None:
+        """Django's checks, with the reference clash named (Django would say only that the constraint
+        ``..._ref`` is violated)."""
+        if not {"namespace", "name"} & set(exclude or ()):
+            clash = self.ref_clash()
+            if clash is not None:
+                raise ValidationError({"name": ValidationError(self.ref_clash_message(clash), code="unique")})
+        super().validate_constraints(exclude)
 
     @property
     def ref(self) -> str:

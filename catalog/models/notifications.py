@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,12 +12,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_celery_beat.validators import crontab_validator
 
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from catalog.env_names import env_name_problem
 
 
 def env_name_validator(value: str) -> None:
-    if value and not ENV_NAME.match(value):
-        raise ValidationError(f"{value!r} is not an environment variable name (letters, digits, _)")
+    """Raise ValidationError unless ``value`` is empty or an environment variable's NAME (not a token);
+    the message never repeats ``value`` (see ``catalog.source_config.env_name_problem``)."""
+    problem = value and env_name_problem(value)
+    if problem:
+        raise ValidationError(f"this {problem}")
 
 
 class Channel(models.Model):
@@ -103,6 +105,22 @@ class Channel(models.Model):
     def __str__(self) -> str:
         where = self.slack_channel or (self.team.slack_channel if self.team_id else "") or self.kind
         return f"{where} ({self.team.name if self.team_id else 'organisation fallback'})"
+
+    def validate_constraints(self, exclude=None) -> None:
+        """Django's checks, with a second channel of a team (or a second fallback) named: Django would
+        say only that ``catalog_channel_one_per_team`` is violated."""
+        if "team" not in (exclude or ()):
+            taken = (
+                Channel.objects.filter(team=self.team_id).exclude(pk=self.pk).select_related("team").first()
+            )
+            if taken is not None:
+                message = (
+                    f"there is already a fallback channel: {taken}; edit it, or give this channel a team"
+                    if self.team_id is None
+                    else f"team {taken.team.name} already has a channel: {taken}; edit that one instead"
+                )
+                raise ValidationError({"team": ValidationError(message, code="unique")})
+        super().validate_constraints(exclude)
 
     def clean(self) -> None:
         if self.kind == self.Kind.SLACK:

@@ -9,8 +9,10 @@ class Repository(models.Model):
     ``external_id`` is stable per source (clone URL or local path). ``last_commit_at`` is the committer
     time of the newest commit on the default branch; ``commits_in_window`` counts commits on it in the
     last ``window_days`` days and ``top_authors`` lists that window's authors as ``{"name", "email",
-    "commits"}``, most first. ``last_read_at`` is the last successful read; ``last_error`` the message of
-    the last failed one (cleared by a success). ``gone_at`` is set when the source stops listing it.
+    "commits"}``, most first. ``authors`` lists every author of the last ``authors_days`` days the same way
+    (the authorship the ``bus-factor`` rule judges). ``last_read_at`` is the last successful read;
+    ``last_error`` the message of the last failed one (cleared by a success). ``gone_at`` is set when the
+    source stops listing it.
     ``topics`` are the hosting service's topics (GitHub, GitLab); empty for plain git.
     """
 
@@ -29,6 +31,8 @@ class Repository(models.Model):
     commits_in_window = models.PositiveIntegerField(default=0)
     window_days = models.PositiveIntegerField(default=90)
     top_authors = models.JSONField(default=list, blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    authors_days = models.PositiveIntegerField(default=180)
     last_read_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)

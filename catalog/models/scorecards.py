@@ -14,8 +14,10 @@ from django.db import models
 class Scorecard(models.Model):
     """A named set of checks grouped into ``levels`` (a list of level names, lowest first).
 
-    ``file`` names the YAML file that defines it (empty: made in the admin); a file's load replaces the
-    checks of the scorecards it defines and leaves the others alone.
+    ``file`` names the YAML file that defines it (empty: made in the admin): a path, or the location of a
+    repository's file that a source syncs (its web URL, or ``<repository>@<branch>:<path>``). A file's load
+    replaces the checks of the scorecards it defines and leaves the others alone; the admin shows a
+    scorecard defined by a file read-only.
     """
 
     name = models.SlugField(max_length=100, unique=True)

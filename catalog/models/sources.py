@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
-from catalog.source_urls import check_source_config
+from catalog.source_config import validate_source_config
 
 
 class Source(models.Model):
@@ -36,7 +36,8 @@ class Source(models.Model):
         return self.name
 
     def clean(self) -> None:
-        check_source_config(self.kind, self.config)
+        """The connector's validation and the address policy (``catalog.source_config``)."""
+        validate_source_config(self.kind, self.config)
 
 
 class SyncRun(models.Model):

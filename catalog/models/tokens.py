@@ -40,7 +40,9 @@ class APITokenQuerySet(models.QuerySet):
     ) -> tuple[APIToken, str]:
         """Make a token for ``user``; return the row and the token string (shown once, never stored).
 
-        Raises ValueError when a service token is asked for a user who is not active staff.
+        Raises ValueError when a service token is asked for a user who is not active staff, and Django's
+        ValidationError naming the field (``name`` longer than its 100 characters, an unknown ``kind``)
+        before anything is saved: SQLite would store an over-long name as it is.
         """
         if kind == APIToken.Kind.SERVICE and not (user.is_active and user.is_staff):
             raise ValueError("service tokens are for staff only")
@@ -49,7 +51,7 @@ class APITokenQuerySet(models.QuerySet):
             if not self.filter(prefix=prefix).exists():
                 break
         token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-        row = self.create(
+        row = self.model(
             user=user,
             name=name,
             kind=kind,
@@ -57,6 +59,8 @@ class APITokenQuerySet(models.QuerySet):
             secret_hash=hash_token(token),
             expires_at=expires_at,
         )
+        row.full_clean(validate_unique=False)
+        row.save(force_insert=True)
         return row, token
 
     def find(self, token: str) -> APIToken | None:

@@ -1,4 +1,4 @@
-"""Admin for notification channels, the outbox and the triage history."""
+"""Admin for notification channels and the outbox (triage history: the audit log, Admin → Log entries)."""
 
 from django.contrib import admin, messages
 
@@ -32,10 +32,3 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["dedup_key", "topic", "last_error"]
     list_select_related = ["channel__team", "person"]
     raw_id_fields = ["finding", "person", "channel"]
-
-
-@admin.register(models.TriageEvent)
-class TriageEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "action", "user", "finding", "project", "via"]
-    list_filter = ["action", "via"]
-    raw_id_fields = ["finding", "project", "user"]

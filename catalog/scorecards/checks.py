@@ -2,7 +2,9 @@
 
 An evaluator takes the ``CheckContext`` (the projects being scored, the time) and the check's validated
 parameters and returns ``{project pk: (passed, detail)}`` for every project, in a constant number of
-queries whatever the number of projects. Kinds:
+queries whatever the number of projects. What several checks read (a rule's open findings, a fact's latest
+values, the pipelines, the production models) is loaded once per evaluation, for every scorecard, through
+``CheckContext.cached``. Kinds:
 
 - ``rule`` ``{rule: CODE}``: no open finding of that rule on the project.
 - ``has-owner``: the owner reference resolves to a known team or person.
@@ -124,10 +126,13 @@ class RuleParams(Params):
 
 @check_kind("rule", RuleParams, lambda p: f"No open {p.rule} finding.")
 def rule_check(context: CheckContext, params: RuleParams) -> dict[int, Outcome]:
-    failing = set(
-        Finding.objects.filter(rule=params.rule, resolved_at__isnull=True, project__isnull=False).values_list(
-            "project_id", flat=True
-        )
+    failing = context.cached(
+        f"open-findings:{params.rule}",
+        lambda: set(
+            Finding.objects.filter(
+                rule=params.rule, resolved_at__isnull=True, project__isnull=False
+            ).values_list("project_id", flat=True)
+        ),
     )
     return _verdicts(
         context,
@@ -232,13 +237,12 @@ class TemplateParams(Params):
         return templates
 
 
-def _standard_templates(params: TemplateParams) -> dict[str, str]:
+def _configured_standard_templates() -> dict[str, str]:
+    """The ``custom-pipeline`` rule's ``standard_templates`` (its setting, or the admin's override)."""
     from catalog.rules import RULES
     from catalog.rules.ci import parse_standard_templates
     from catalog.rules.evaluate import rule_params
 
-    if params.templates is not None:
-        return parse_standard_templates(params.templates)
     rule = RULES["custom-pipeline"]
     config = RuleConfig.objects.filter(code=rule.code).first()
     return parse_standard_templates(rule_params(rule, config)["standard_templates"])
@@ -247,8 +251,13 @@ def _standard_templates(params: TemplateParams) -> dict[str, str]:
 @check_kind("standard-template", TemplateParams, lambda p: "A CI pipeline uses a standard template.")
 def standard_template(context: CheckContext, params: TemplateParams) -> dict[int, Outcome]:
     from catalog.rules.ci import _identity as template_identity
+    from catalog.rules.ci import parse_standard_templates
 
-    standards = _standard_templates(params)
+    standards = (
+        parse_standard_templates(params.templates)
+        if params.templates is not None
+        else context.cached("standard-templates", _configured_standard_templates)
+    )
     pipelines = _pipelines(context)
 
     def passing(pk, row):
@@ -262,18 +271,24 @@ def standard_template(context: CheckContext, params: TemplateParams) -> dict[int
     return _verdicts(context, passing)
 
 
+def _newest_production_versions() -> dict[int, datetime | None]:
+    """The newest production version's registration (else training) time by project pk."""
+    newest: dict[int, datetime | None] = {}
+    rows = RegisteredModel.objects.filter(
+        gone_at__isnull=True, project__isnull=False, production_version__isnull=False
+    ).values_list("project_id", "production_version__registered_at", "production_version__trained_at")
+    for project_id, registered_at, trained_at in rows:
+        at = registered_at or trained_at
+        current = newest.get(project_id)
+        newest[project_id] = at if current is None or (at and at > current) else current
+    return newest
+
+
 @check_kind(
     "production-model", DaysParams, lambda p: f"A production model version younger than {p.days} days."
 )
 def production_model(context: CheckContext, params: DaysParams) -> dict[int, Outcome]:
-    newest: dict[int, datetime | None] = {}
-    rows = RegisteredModel.objects.filter(
-        gone_at__isnull=True, project__isnull=False, production_version__isnull=False
-    ).values("project_id", "production_version__registered_at", "production_version__trained_at")
-    for row in rows:
-        at = row["production_version__registered_at"] or row["production_version__trained_at"]
-        current = newest.get(row["project_id"])
-        newest[row["project_id"]] = at if current is None or (at and at > current) else current
+    newest = context.cached("production-models", _newest_production_versions)
     since = context.now - timedelta(days=params.days)
 
     def passing(pk, row):
@@ -311,16 +326,23 @@ def _describe_fact(p: FactParams) -> str:
     return f"Custom fact {p.name} is {' and '.join(b for b in bounds if b)}."
 
 
-@check_kind("fact", FactParams, _describe_fact)
-def fact(context: CheckContext, params: FactParams) -> dict[int, Outcome]:
+def _latest_facts(name: str) -> dict[int, tuple[float | None, datetime]]:
+    """The latest value of custom fact ``name`` by project pk: ``(number, observed_at)``."""
     latest: dict[int, tuple] = {}
     rows = (
-        ProjectFact.objects.filter(name=params.name)
+        ProjectFact.objects.filter(name=name)
         .order_by("project_id", "-observed_at", "-pk")
         .values_list("project_id", "number", "observed_at")
     )
     for project_id, number, observed_at in rows:
-        latest.setdefault(project_id, (number, observed_at))
+        if project_id not in latest:
+            latest[project_id] = (number, observed_at)
+    return latest
+
+
+@check_kind("fact", FactParams, _describe_fact)
+def fact(context: CheckContext, params: FactParams) -> dict[int, Outcome]:
+    latest = context.cached(f"facts:{params.name}", lambda: _latest_facts(params.name))
     since = context.now - timedelta(days=params.max_age_days) if params.max_age_days else None
 
     def passing(pk, row):

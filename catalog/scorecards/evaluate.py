@@ -1,21 +1,32 @@
 """Evaluate the scorecards and store each project's results and level; pages read them as stored.
 
 Per scorecard the evaluation takes a constant number of queries whatever the number of projects: its
-checks, its valid exemptions, its stored results and levels, one query per check kind's data (shared
-between checks through ``CheckContext.cache``), and one ``executemany`` per kind of write.
+checks, its valid exemptions, its stored results and levels, and one ``executemany`` per kind of write.
+What checks read (a rule's open findings, a fact's values, ...) is read once per evaluation for all the
+scorecards, and a check's verdicts once per kind and parameters (``CheckContext.cache``). The first
+evaluation of a scorecard over 10,000 projects writes 100,000 results: they are plain tuples inserted in
+the order of the unique (project, check) index, with no model instance per row.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import Q
 
-from catalog.bulk import bulk_update
-from catalog.models import Project, ProjectLevel, Scorecard, ScorecardExemption, ScorecardResult
+from catalog.bulk import insert_rows, prepared, select_rows, update_rows
+from catalog.models import (
+    Project,
+    ProjectLevel,
+    Scorecard,
+    ScorecardCheck,
+    ScorecardExemption,
+    ScorecardResult,
+)
 from catalog.scorecards.checks import CHECK_KINDS, CheckContext, parse_params
 
 logger = logging.getLogger(__name__)
@@ -43,10 +54,10 @@ class ScorecardOutcome:
 
 
 def scored_projects() -> dict[int, dict]:
-    """The projects scorecards score: every project not orphaned, as ``CheckContext.projects`` rows."""
-    return {
-        row["pk"]: row for row in Project.objects.filter(orphaned_at__isnull=True).values(*PROJECT_FIELDS)
-    }
+    """The projects scorecards score: every project not orphaned, as ``CheckContext.projects`` rows, by
+    ascending pk (the order results are written in)."""
+    rows = Project.objects.filter(orphaned_at__isnull=True).order_by("pk").values(*PROJECT_FIELDS)
+    return {row["pk"]: row for row in rows}
 
 
 def evaluate_scorecards(
@@ -75,26 +86,22 @@ def evaluate_scorecards(
 
 
 def evaluate_scorecard(scorecard: Scorecard, context: CheckContext) -> ScorecardOutcome:
-    """Evaluate one scorecard over ``context.projects`` and write what changed (see evaluate_scorecards)."""
+    """Evaluate one scorecard over ``context.projects`` and write what changed (see evaluate_scorecards).
+
+    Verdicts are kept in ``context.cache`` by kind and parameters, so a check that several scorecards share
+    is evaluated once. Rows are written project by project, the order of the unique (project, check) index.
+    """
     now = context.now
-    checks = list(scorecard.checks.all())
+    levels = scorecard.levels
     exempt = set(
         ScorecardExemption.objects.filter(check_ref__scorecard=scorecard)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .values_list("check_ref_id", "project_id")
     )
-    # Plain tuples, not model instances: a scorecard has a row per project and check.
-    rows = ScorecardResult.objects.filter(check_ref__scorecard=scorecard).values_list(
-        "check_ref_id", "project_id", "pk", "passed", "exempt", "detail"
-    )
-    stored = {(row[0], row[1]): row[2:] for row in rows}
-    outcome = ScorecardOutcome()
-    to_create, changed, detail_only = [], [], []
-    stamp = prepared(ScorecardResult, "changed_at", now)
-    failed_levels: dict[int, set[str]] = {pk: set() for pk in context.projects}
-    for check in checks:
-        kind = CHECK_KINDS.get(check.kind)
-        if kind is None:
+    evaluated = []  # (check pk, index of its level, verdicts by project pk)
+    top = len(levels)
+    for check in scorecard.checks.all():
+        if check.kind not in CHECK_KINDS:
             logger.error(
                 "scorecard %s: check %s has an unknown kind %r: skipped",
                 scorecard.name,
@@ -102,33 +109,48 @@ def evaluate_scorecard(scorecard: Scorecard, context: CheckContext) -> Scorecard
                 check.kind,
             )
             continue
-        verdicts = kind.evaluate(context, parse_params(check.kind, check.params))
-        check_id = check.pk
-        for project_id, (passed, detail) in verdicts.items():
-            is_exempt = not passed and (check_id, project_id) in exempt
-            if not (passed or is_exempt):
-                failed_levels[project_id].add(check.level)
-            result = stored.pop((check_id, project_id), None)
-            detail = detail[:500]
+        # a check of a level the scorecard no longer has is stored but holds no level back
+        index = levels.index(check.level) if check.level in levels else top
+        evaluated.append((check.pk, index, _verdicts(check, context)))
+    # Stored results as the driver returns them, by check then project: a scorecard has 100,000 of them.
+    stored: dict[int, dict[int, tuple]] = {check_id: {} for check_id, _, _ in evaluated}
+    rows = ScorecardResult.objects.filter(check_ref__scorecard=scorecard).values_list(
+        "check_ref_id", "project_id", "pk", "passed", "exempt", "detail"
+    )
+    gone = []  # results of projects orphaned since, or of checks skipped
+    for check_id, project_id, *rest in select_rows(rows):
+        mine = stored.get(check_id)
+        if mine is None:
+            gone.append(rest[0])
+        else:
+            mine[project_id] = rest
+    stamp = prepared(ScorecardResult, "changed_at", now)
+    to_create, changed, detail_only = [], [], []
+    ranks: dict[int, int] = {}
+    for project_id in context.projects:
+        rank = top  # levels reached: up to the lowest level with a failed check
+        for check_id, index, verdicts in evaluated:
+            passed, detail = verdicts[project_id]
+            is_exempt = False
+            if not passed:
+                is_exempt = (check_id, project_id) in exempt
+                if not is_exempt and index < rank:
+                    rank = index
+            result = stored[check_id].pop(project_id, None)
             if result is None:
                 to_create.append((project_id, check_id, passed, is_exempt, detail, stamp))
-            elif (result[1], result[2]) != (passed, is_exempt):
-                changed.append(
-                    ScorecardResult(
-                        pk=result[0], passed=passed, exempt=is_exempt, detail=detail, changed_at=now
-                    )
-                )
+            elif result[1] != passed or result[2] != is_exempt:
+                changed.append((passed, is_exempt, detail, stamp, result[0]))
             elif result[3] != detail:
-                detail_only.append(ScorecardResult(pk=result[0], detail=detail))
+                detail_only.append((detail, result[0]))
+        ranks[project_id] = rank
     insert_rows(ScorecardResult, RESULT_FIELDS, to_create)
-    bulk_update(ScorecardResult, changed, ["passed", "exempt", "detail", "changed_at"])
-    bulk_update(ScorecardResult, detail_only, ["detail"])
-    gone = [result[0] for result in stored.values()]  # projects orphaned since, or checks skipped
-    for start in range(0, len(gone), 500):
-        ScorecardResult.objects.filter(pk__in=gone[start : start + 500]).delete()
-    outcome.created, outcome.changed = len(to_create), len(changed) + len(detail_only)
-
-    _write_levels(scorecard, failed_levels, now, outcome)
+    update_rows(ScorecardResult, ("passed", "exempt", "detail", "changed_at"), changed)
+    update_rows(ScorecardResult, ("detail",), detail_only)
+    gone += [result[0] for mine in stored.values() for result in mine.values()]
+    _delete(ScorecardResult, gone)
+    outcome = ScorecardOutcome(created=len(to_create), changed=len(changed) + len(detail_only))
+    _write_levels(scorecard, ranks, now, outcome)
     return outcome
 
 
@@ -136,28 +158,20 @@ RESULT_FIELDS = ("project", "check_ref", "passed", "exempt", "detail", "changed_
 LEVEL_FIELDS = ("project", "scorecard", "level", "rank", "previous_level", "previous_rank", "changed_at")
 
 
-def prepared(model, field: str, value):
-    """``value`` as the database driver takes it for ``model.field`` (prepared once for many rows)."""
-    connection = connections[router.db_for_write(model)]
-    return model._meta.get_field(field).get_db_prep_save(value, connection)
+def _verdicts(check: ScorecardCheck, context: CheckContext) -> dict[int, tuple[bool, str]]:
+    """``check``'s verdicts by project pk (details cut to the stored 500 characters), evaluated once per
+    kind and parameters for all the scorecards of ``context``."""
+
+    def evaluate():
+        verdicts = CHECK_KINDS[check.kind].evaluate(context, parse_params(check.kind, check.params))
+        return {pk: (passed, detail[:500]) for pk, (passed, detail) in verdicts.items()}
+
+    return context.cached(f"verdicts:{check.kind}:{json.dumps(check.params, sort_keys=True)}", evaluate)
 
 
-def insert_rows(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
-    """Insert ``rows`` (tuples of driver-ready values, one per field of ``fields``) in one ``executemany``.
-
-    Unlike ``catalog.bulk.bulk_insert`` no model instance is made and nothing is prepared per row: for the
-    100,000 results of a first evaluation of a scorecard over 10,000 projects.
-    """
-    if not rows:
-        return
-    connection = connections[router.db_for_write(model)]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})", rows
-        )
+def _delete(model, pks: list[int]) -> None:
+    for start in range(0, len(pks), 500):
+        model.objects.filter(pk__in=pks[start : start + 500]).delete()
 
 
 def reached(levels: list[str], failed_levels: set[str]) -> int:
@@ -168,34 +182,23 @@ def reached(levels: list[str], failed_levels: set[str]) -> int:
     return len(levels)
 
 
-def _write_levels(scorecard: Scorecard, failed_levels: dict[int, set[str]], now: datetime, outcome) -> None:
+def _write_levels(scorecard: Scorecard, ranks: dict[int, int], now: datetime, outcome) -> None:
     rows = ProjectLevel.objects.filter(scorecard=scorecard).values_list("project_id", "pk", "level", "rank")
-    stored = {project_id: rest for project_id, *rest in rows}
+    stored = {project_id: rest for project_id, *rest in select_rows(rows)}
     to_create, to_update = [], []
     stamp = prepared(ProjectLevel, "changed_at", now)
-    for project_id, failed in failed_levels.items():
-        rank = reached(scorecard.levels, failed)
-        level = scorecard.levels[rank - 1] if rank else ""
+    names = ["", *scorecard.levels]
+    for project_id, rank in ranks.items():
+        level = names[rank]
         outcome.levels[level] = outcome.levels.get(level, 0) + 1
         row = stored.pop(project_id, None)
         if row is None:  # a first level is no move up or down: previous_* are the level itself
             to_create.append((project_id, scorecard.pk, level, rank, level, rank, stamp))
-        elif (row[1], row[2]) != (level, rank):
-            to_update.append(
-                ProjectLevel(
-                    pk=row[0],
-                    level=level,
-                    rank=rank,
-                    previous_level=row[1],
-                    previous_rank=row[2],
-                    changed_at=now,
-                )
-            )
+        elif row[1] != level or row[2] != rank:
+            to_update.append((level, rank, row[1], row[2], stamp, row[0]))
     insert_rows(ProjectLevel, LEVEL_FIELDS, to_create)
-    bulk_update(ProjectLevel, to_update, ["level", "rank", "previous_level", "previous_rank", "changed_at"])
-    gone = [row[0] for row in stored.values()]
-    for start in range(0, len(gone), 500):
-        ProjectLevel.objects.filter(pk__in=gone[start : start + 500]).delete()
+    update_rows(ProjectLevel, ("level", "rank", "previous_level", "previous_rank", "changed_at"), to_update)
+    _delete(ProjectLevel, [row[0] for row in stored.values()])
     outcome.level_changes = len(to_create) + len(to_update)
 
 

@@ -25,12 +25,13 @@ and exemptions of a kept check stay) and leaves the database untouched when the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from django.db import transaction
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from catalog.models import Scorecard, ScorecardCheck
 from catalog.scorecards.checks import CHECK_KINDS, check_params, param_errors
@@ -69,11 +70,19 @@ class ScorecardSpec(BaseModel):
     levels: list[str] = Field(min_length=1)
     checks: list[CheckSpec] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def levels_unique(self) -> ScorecardSpec:
-        if len(set(self.levels)) != len(self.levels):
+    @field_validator("levels")
+    @classmethod
+    def levels_unique(cls, levels: list[str]) -> list[str]:
+        if len(set(levels)) != len(levels):
             raise ValueError("each level is named once")
-        return self
+        return levels
+
+
+class _CardHead(ScorecardSpec):
+    """A scorecard with its checks left unchecked: each check is validated on its own, so one bad field
+    of a scorecard hides none of its checks' errors."""
+
+    checks: list[Any] = Field(default_factory=list)  # type: ignore[assignment]
 
 
 class ScorecardsFile(BaseModel):
@@ -84,11 +93,13 @@ class ScorecardsFile(BaseModel):
 
 @dataclass
 class LoadResult:
-    """Names of the scorecards created and updated, and the number of checks removed."""
+    """Names of the scorecards created, updated (their definition changed) and unchanged, and the number
+    of checks removed."""
 
     created: list[str]
     updated: list[str]
     checks_removed: int
+    unchanged: list[str] = field(default_factory=list)
 
 
 def _lines(node: yaml.Node, path: tuple = ()) -> dict[tuple, int]:
@@ -119,6 +130,18 @@ def _line(lines: dict[tuple, int], loc: tuple) -> int:
     return lines.get(loc, 1)
 
 
+def decode_scorecards(data: bytes, filename: str) -> str:
+    """``data`` as UTF-8 text (a BOM dropped); raises ScorecardFileError naming ``filename``, the line and
+    the byte offset of the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ScorecardFileError(
+            [f"{filename}:{line}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start})"]
+        ) from None
+
+
 def parse_scorecards(text: str, filename: str) -> ScorecardsFile:
     """The validated file; raises ScorecardFileError listing every error as ``filename:line: where: what``."""
     try:
@@ -132,51 +155,97 @@ def parse_scorecards(text: str, filename: str) -> ScorecardsFile:
         ) from None
     if node is None:
         raise ScorecardFileError([f"{filename}:1: empty file: expected a mapping with 'scorecards'"])
-    lines = _lines(node)
-    errors: list[tuple[int, str]] = []
-    try:
-        parsed = ScorecardsFile.model_validate(data)
-    except ValidationError as error:
-        for e in error.errors():
-            loc = tuple(e["loc"])
-            errors.append((_line(lines, loc), f"{_where(loc)}: {_message(e)}"))
-        parsed = None
-    if parsed is not None:
-        names: dict[str, int] = {}
-        for i, card in enumerate(parsed.scorecards):
-            if card.name in names:
-                errors.append(
-                    (lines[("scorecards", i, "name")], f"scorecards[{i}].name: {card.name!r} is repeated")
-                )
-            names[card.name] = i
-            codes: set[str] = set()
-            for j, check in enumerate(card.checks):
-                base = ("scorecards", i, "checks", j)
-                where = f"scorecards[{i}].checks[{j}]"
-                if check.id in codes:
-                    errors.append(
-                        (lines[(*base, "id")], f"{where}.id: {check.id!r} is repeated in {card.name}")
-                    )
-                codes.add(check.id)
-                if check.level not in card.levels:
-                    errors.append(
-                        (
-                            lines[(*base, "level")],
-                            f"{where}.level: {check.level!r} is not one of {card.levels}",
-                        )
-                    )
-                if check.kind not in CHECK_KINDS:
-                    known = ", ".join(sorted(CHECK_KINDS))
-                    errors.append(
-                        (lines[(*base, "kind")], f"{where}.kind: unknown kind {check.kind!r}; known: {known}")
-                    )
-                    continue
-                for name, message in param_errors(check.kind, check.params):
-                    line = lines.get((*base, name.split(".")[0]), lines[base])
-                    errors.append((line, f"{where}.{name or 'params'}: {message}"))
+    errors = _errors(data, _lines(node))
     if errors:
         raise ScorecardFileError([f"{filename}:{line}: {message}" for line, message in sorted(errors)])
-    return parsed
+    return ScorecardsFile.model_validate(data)
+
+
+def _errors(data: Any, lines: dict[tuple, int]) -> list[tuple[int, str]]:
+    """Every error of the loaded file ``data`` as ``(line, "where: what")``, in one pass: the file's
+    shape, then each scorecard's own fields and each of its checks on their own, so that one bad field
+    hides no other error (only a part whose shape is unusable, such as ``checks`` not being a list,
+    leaves its content unchecked)."""
+    errors: list[tuple[int, str]] = []
+
+    def refused(problems: list[Any], base: tuple = ()) -> set[str]:
+        """Record pydantic's ``problems`` (``ValidationError.errors()``) under ``base``; return the
+        top-level fields at fault."""
+        fields = set()
+        for e in problems:
+            loc = (*base, *e["loc"])
+            errors.append((_line(lines, loc), f"{_where(loc)}: {_message(e)}"))
+            fields.add(str(e["loc"][0]) if e["loc"] else "")
+        return fields
+
+    try:
+        ScorecardsFile.model_validate(data)
+    except ValidationError as error:
+        top = [e for e in error.errors() if len(e["loc"]) <= 1]
+        if top or not isinstance(data, dict) or not isinstance(data.get("scorecards"), list):
+            refused(top)
+            return errors
+    names: set[str] = set()
+    for i, card in enumerate(data["scorecards"]):
+        base = ("scorecards", i)
+        try:
+            _CardHead.model_validate(card)
+            bad: set[str] = set()
+        except ValidationError as error:
+            bad = refused(error.errors(), base)
+        if not isinstance(card, dict):
+            continue
+        name = card.get("name") if "name" not in bad else None
+        if name is not None and name in names:
+            errors.append((_line(lines, (*base, "name")), f"{_where((*base, 'name'))}: {name!r} is repeated"))
+        names.add(name)
+        levels = card.get("levels") if "levels" not in bad else None
+        checks = card.get("checks") or [] if "checks" not in bad else []
+        _check_errors(checks, levels, name or f"scorecards[{i}]", base, lines, errors, refused)
+    return errors
+
+
+def _check_errors(
+    checks: list[Any],
+    levels: list[str] | None,
+    card_name: str,
+    base: tuple,
+    lines: dict[tuple, int],
+    errors: list[tuple[int, str]],
+    refused: Callable[[list[Any], tuple], set[str]],
+) -> None:
+    """Add the errors of a scorecard's ``checks`` (raw mappings) to ``errors``; ``levels`` is None when
+    the scorecard's own levels are invalid (then no check's level is compared with them)."""
+    codes: set[str] = set()
+    for j, raw in enumerate(checks):
+        at = (*base, "checks", j)
+        where = _where(at)
+        try:
+            CheckSpec.model_validate(raw)
+            bad: set[str] = set()
+        except ValidationError as error:
+            bad = refused(error.errors(), at)
+        if not isinstance(raw, dict):
+            continue
+        code, level, kind = (raw.get(key) if key not in bad else None for key in ("id", "level", "kind"))
+        if code is not None:
+            if code in codes:
+                errors.append((_line(lines, (*at, "id")), f"{where}.id: {code!r} is repeated in {card_name}"))
+            codes.add(code)
+        if level is not None and levels is not None and level not in levels:
+            errors.append((_line(lines, (*at, "level")), f"{where}.level: {level!r} is not one of {levels}"))
+        if kind is None:
+            continue
+        if kind not in CHECK_KINDS:
+            known = ", ".join(sorted(CHECK_KINDS))
+            errors.append(
+                (_line(lines, (*at, "kind")), f"{where}.kind: unknown kind {kind!r}; known: {known}")
+            )
+            continue
+        params = {k: v for k, v in raw.items() if k not in CheckSpec.model_fields}
+        for name, message in param_errors(kind, params):
+            line = lines.get((*at, name.split(".")[0]), _line(lines, at))
+            errors.append((line, f"{where}.{name or 'params'}: {message}"))
 
 
 def _message(error: dict) -> str:
@@ -196,6 +265,7 @@ def load_scorecards(text: str, filename: str) -> LoadResult:
     result = LoadResult(created=[], updated=[], checks_removed=0)
     with transaction.atomic():
         for card in parsed.scorecards:
+            before = _definition(card.name)
             scorecard, created = Scorecard.objects.update_or_create(
                 name=card.name,
                 defaults={
@@ -205,7 +275,6 @@ def load_scorecards(text: str, filename: str) -> LoadResult:
                     "file": filename,
                 },
             )
-            (result.created if created else result.updated).append(card.name)
             for position, check in enumerate(card.checks):
                 ScorecardCheck.objects.update_or_create(
                     scorecard=scorecard,
@@ -227,4 +296,19 @@ def load_scorecards(text: str, filename: str) -> LoadResult:
             )
             _, removed = stale.delete()
             result.checks_removed += removed.get(ScorecardCheck._meta.label, 0)
+            if created:
+                result.created.append(card.name)
+            else:
+                changed = _definition(card.name) != before
+                (result.updated if changed else result.unchanged).append(card.name)
     return result
+
+
+def _definition(name: str) -> tuple | None:
+    """What a file defines of scorecard ``name`` as stored (None when there is none): to tell a change."""
+    stored = Scorecard.objects.filter(name=name).values("title", "description", "levels", "file").first()
+    if stored is None:
+        return None
+    checks = ScorecardCheck.objects.filter(scorecard__name=name).order_by("code")
+    fields = ("code", "title", "description", "level", "kind", "params", "position")
+    return stored, list(checks.values_list(*fields))

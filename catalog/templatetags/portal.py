@@ -106,6 +106,15 @@ def evidence_items(evidence, message: str = "") -> list[dict]:
 
 
 @register.filter
+def metric(value) -> str:
+    """A run metric for people: floats to 6 significant digits (0.19999999999999996 reads 0.2); "NaN" for a
+    missing value (MLflow stores NaN, which JSON cannot carry)."""
+    if value is None:
+        return "NaN"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+@register.filter
 def duration(value) -> str:
     """A timedelta as ``850 ms``, ``12.3 s`` or ``4 min 05 s``; "" for None."""
     return tables.format_duration(value.total_seconds()) if value is not None else ""

@@ -3,26 +3,18 @@
 from django import template
 from django.utils import timezone
 
-from catalog.models import Channel, TriageEvent
+from catalog.models import Channel
 from catalog.permissions import can_edit_project
 from catalog.triage_views import default_until
 
 register = template.Library()
-HISTORY_SHOWN = 20
 
 
 @register.simple_tag(takes_context=True)
 def project_triage(context, project) -> dict:
-    """``{"can_triage", "default_until", "history"}`` for ``project``'s page (two or three queries)."""
+    """``{"can_triage", "default_until"}`` for ``project``'s page (its history: the audit log panel)."""
     user = context["request"].user
-    history = (
-        TriageEvent.objects.filter(project=project).select_related("user", "finding").order_by("-at", "-pk")
-    )
-    return {
-        "can_triage": can_edit_project(user, project),
-        "default_until": default_until(),
-        "history": list(history[:HISTORY_SHOWN]),
-    }
+    return {"can_triage": can_edit_project(user, project), "default_until": default_until()}
 
 
 @register.simple_tag

@@ -79,7 +79,19 @@ MATRIX = [
     Cell("GET", "/api/docs/", read()),
     # projects
     Cell("GET", "/api/v1/projects/", read()),
-    Cell("POST", "/api/v1/projects/", signed_in_write(201), {"name": "brand-new", "type": "library"}),
+    # A non-staff creator names an owner of theirs (else they could not edit it): 400 naming owner_ref.
+    Cell(
+        "POST",
+        "/api/v1/projects/",
+        {**signed_in_write(201), "reader": 400},
+        {"name": "brand-new", "type": "library", "owner_ref": "group:default/ml-platform"},
+    ),
+    Cell(
+        "POST",
+        "/api/v1/projects/",
+        {**signed_in_write(201), "reader": 400, "owner": 400},
+        {"name": "brand-new", "type": "library"},
+    ),
     Cell("GET", "/api/v1/projects/{id}/", read()),
     Cell("PUT", "/api/v1/projects/{id}/", owner_write(), {"name": "api-model", "description": "Put."}),
     Cell("PATCH", "/api/v1/projects/{id}/", owner_write(), {"description": "Patched."}),

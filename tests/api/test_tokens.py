@@ -1,6 +1,7 @@
 """API tokens: hashed storage, Bearer and Token keywords, revoked/expired/inactive, service tokens, last use,
 and the browser session with CSRF."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -126,3 +127,20 @@ def test_staff_revoke_tokens_in_the_admin(client, member, staff):
     assert response.status_code == 200
     row.refresh_from_db()
     assert row.revoked_at is not None
+
+
+def test_token_create_validates_the_name_and_the_expiry(member):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(
+        CommandError, match=r"^name: Ensure this value has at most 100 characters \(it has 300\)"
+    ):
+        call_command("token_create", "member", "n" * 300)
+    for days in ("0", "-1", "99999999999"):
+        with pytest.raises(CommandError, match=r"^--expires-days: must be 1 to 3650"):
+            call_command("token_create", "member", "ci", "--expires-days", days)
+    with pytest.raises(CommandError, match=r"^USERNAME: Ensure this value has at most 150 characters"):
+        call_command("token_create", "u" * 200, "ci", "--create-staff")
+    assert not APIToken.objects.filter(user=member).exists()
+    call_command("token_create", "member", "n" * 100, stdout=io.StringIO())
+    assert APIToken.objects.get(user=member).name == "n" * 100

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Finding, Project, ProjectFact, Source, SyncRun
-from catalog.models.triage import TriageEvent
+from tests.auditing import triage_actions
 
 pytestmark = pytest.mark.django_db
 
@@ -204,10 +204,13 @@ def test_owners_acknowledge_and_snooze_findings(catalog, as_user, member, outsid
         "365 days" in error_of(client.post(f"{base}/snooze/", {"until": far}, format="json"), 400)["message"]
     )
     assert client.delete(f"{base}/snooze/").json()["snoozed_until"] is None
-    actions = (
-        TriageEvent.objects.filter(finding=finding, via="api").order_by("pk").values_list("action", flat=True)
-    )
-    assert list(actions) == ["acknowledge", "unacknowledge", "snooze", "unsnooze"]
+    actions = [(action, via) for action, _, via in triage_actions(finding)]
+    assert actions == [
+        ("acknowledge", "api"),
+        ("unacknowledge", "api"),
+        ("snooze", "api"),
+        ("unsnooze", "api"),
+    ]
 
 
 def test_resolved_findings_and_team_findings(catalog, as_user, member, outsider, team, portal_project):
@@ -245,5 +248,101 @@ def test_a_name_taken_meanwhile_is_a_400_not_a_500(as_user, member, monkeypatch)
     from catalog.api.serializers import ProjectSerializer
 
     monkeypatch.setattr(ProjectSerializer, "_check_unique", lambda self, project: None)  # lose the race
-    error = error_of(as_user(member).post("/api/v1/projects/", {"name": "team-model"}, format="json"), 400)
-    assert error["fields"] == {"name": ["a project default/team-model already exists"]}
+    body = {"name": "team-model", "owner_ref": "group:default/ml-platform"}
+    error = error_of(as_user(member).post("/api/v1/projects/", body, format="json"), 400)
+    assert error["fields"] == {
+        "name": ["a project default/team-model already exists (names are compared case-insensitively)"]
+    }
+
+
+def test_a_name_clash_names_the_existing_project(as_user, member, catalog):
+    catalog.project("ranker")
+    body = {"name": "Ranker", "owner_ref": "group:default/ml-platform"}
+    error = error_of(as_user(member).post("/api/v1/projects/", body, format="json"), 400)
+    assert error["fields"] == {
+        "name": ["a project default/ranker already exists (names are compared case-insensitively)"]
+    }
+
+
+@pytest.mark.parametrize("model_name", ["project", "team", "person"])
+def test_full_clean_names_the_entity_a_name_clashes_with(catalog, model_name):
+    from django.core.exceptions import ValidationError
+
+    from catalog.models import Person, Team
+
+    model = {"project": Project, "team": Team, "person": Person}[model_name]
+    model.objects.create(namespace="default", name="ranker")
+    with pytest.raises(ValidationError) as raised:
+        model(namespace="Default", name="RANKER").validate_constraints()
+    assert raised.value.message_dict == {
+        "name": [
+            f"a {model._meta.verbose_name} default/ranker already exists (names are compared "
+            "case-insensitively)"
+        ]
+    }
+    model(namespace="default", name="ranker-2").validate_constraints()
+
+
+def test_a_non_staff_creator_must_name_an_owner_of_theirs(as_user, member, outsider, staff):
+    error = error_of(as_user(member).post("/api/v1/projects/", {"name": "unowned"}, format="json"), 400)
+    assert list(error["fields"]) == ["owner_ref"]
+    assert error["message"].startswith("owner_ref: required: give one of your own teams")
+    body = {"name": "unowned", "owner_ref": "group:default/ml-platform"}
+    error = error_of(as_user(outsider).post("/api/v1/projects/", body, format="json"), 400)
+    assert list(error["fields"]) == ["owner_ref"]
+    assert not Project.objects.filter(name="unowned").exists()
+    # With an owner of theirs, the creator can edit what they made.
+    client = as_user(member)
+    created = client.post("/api/v1/projects/", body, format="json")
+    assert created.status_code == 201
+    patched = client.patch(f"/api/v1/projects/{created.json()['id']}/", {"title": "Mine"}, format="json")
+    assert patched.status_code == 200
+    # Staff may still make a project with no owner.
+    assert as_user(staff).post("/api/v1/projects/", {"name": "orphan"}, format="json").status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "unknown"),
+    [
+        ("patch", "/api/v1/projects/{project}/", {"bogus": 1}, ["bogus"]),
+        ("patch", "/api/v1/projects/{project}/", {"title": "x", "zeta": 1, "alpha": 2}, ["alpha", "zeta"]),
+        ("put", "/api/v1/projects/{project}/", {"name": "team-model", "bogus": 1}, ["bogus"]),
+        (
+            "post",
+            "/api/v1/projects/",
+            {"name": "new", "owner_ref": "group:default/ml-platform", "x": 1},
+            ["x"],
+        ),
+        ("post", "/api/v1/projects/{project}/owner/", {"owner": "group:default/ml-platform", "x": 1}, ["x"]),
+        (
+            "post",
+            "/api/v1/projects/{project}/facts/",
+            {"name": "coverage", "value": 1, "unit": "%"},
+            ["unit"],
+        ),
+        ("post", "/api/v1/findings/{finding}/snooze/", {"until": "2099-01-01T00:00:00Z", "x": 1}, ["x"]),
+    ],
+)
+def test_unknown_fields_in_a_write_are_a_400_naming_them(
+    catalog, as_user, member, method, url, body, unknown
+):
+    project = Project.objects.get(name="team-model")
+    finding = catalog.finding(project, "stale-code")
+    before = project.updated_at
+    url = url.format(project=project.pk, finding=finding.pk)
+    error = error_of(getattr(as_user(member), method)(url, body, format="json"), 400)
+    assert sorted(error["fields"]) == unknown
+    assert error["fields"][unknown[0]][0].startswith("unknown field; the fields that can be written are: ")
+    project.refresh_from_db()
+    assert project.updated_at == before
+    assert not project.facts.exists()
+
+
+def test_read_only_fields_sent_back_are_ignored(as_user, member, portal_project):
+    client = as_user(member)
+    url = f"/api/v1/projects/{portal_project.pk}/"
+    read = client.get(url).json()
+    body = {key: read[key] for key in ("id", "ref", "managed_by", "created_at", "updated_at")}
+    response = client.patch(url, {**body, "title": "T"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["title"] == "T"

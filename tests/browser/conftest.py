@@ -69,15 +69,20 @@ def screenshot_on_failure(request, page):
 
 @pytest.fixture
 def sign_in(live_server, page, django_user_model):
-    """Returns ``sign_in()``: makes a user and signs in through the login page, leaving the page there."""
+    """Returns ``sign_in(username="reader", create=True)``: makes the user (unless ``create`` is false) and
+    signs in through the login page, which lands on "My work"; then opens the maintenance view (the home
+    page) unless ``home=False``."""
 
-    def sign_in(username: str = "reader"):
-        django_user_model.objects.create_user(username, password=PASSWORD)
+    def sign_in(username: str = "reader", *, create: bool = True, home: bool = True):
+        if create:
+            django_user_model.objects.create_user(username, password=PASSWORD)
         page.goto(f"{live_server.url}/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(f"{live_server.url}/")
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_url(f"{live_server.url}/my-work/")
+        if home:
+            page.goto(f"{live_server.url}/")
 
     return sign_in
 

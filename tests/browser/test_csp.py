@@ -23,6 +23,7 @@ def catalog_pages(catalog) -> list[str]:
     source = Source.objects.first()
     return [
         reverse("maintenance"),
+        reverse("my-work"),
         reverse("project-list"),
         reverse("project-detail", args=[project.namespace, project.name]),
         reverse("team-list"),
@@ -37,6 +38,7 @@ def catalog_pages(catalog) -> list[str]:
         reverse("admin:catalog_source_changelist"),
         reverse("admin:catalog_source_change", args=[source.pk]),
         reverse("admin:catalog_project_change", args=[project.pk]),
+        reverse("admin:auditlog_logentry_changelist"),
     ]
 
 
@@ -48,7 +50,8 @@ def test_every_page_satisfies_the_policy(page, live_server, catalog, django_user
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password").fill("a-long-test-password-1")
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/my-work/")
+    assert watched() == []
     for url in urls:
         response = page.goto(f"{live_server.url}{url}")
         assert response.status == 200, url

@@ -1,8 +1,7 @@
 """The main journeys, end to end in Chromium: find a project, filter the maintenance view and open what it
 lists, open a model. Each also checks that the Content Security Policy held on every page it went through.
 
-(Snoozing a finding and claiming a project get their journeys once their pages do: the project page does
-not offer the triage form yet, and no page offers a claim.)
+Snoozing a finding, claiming a project and handing one over are in test_ownership.py.
 """
 
 import re

@@ -243,7 +243,12 @@ def test_empty_repository_has_no_commits_and_no_error(tmp_path, bare):
     record = read_one(repo, tmp_path)
 
     assert record == RepositoryRecord(
-        external_id=str(repo), url=str(repo), name="empty", default_branch="main", window_days=90
+        external_id=str(repo),
+        url=str(repo),
+        name="empty",
+        default_branch="main",
+        window_days=90,
+        authors_days=180,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -216,3 +217,31 @@ def test_answers_stored_for_other_shapes_are_not_used(api):
         assert c.get("thing", shape=lambda body: {"value": body["v"]}) == {"value": 1}
     assert [s for _, _, s in api.log] == [200, 200]  # no If-None-Match for the old shape
     assert cache.get(api.base_url + "/thing")[1] == {"data": {"value": 1}, "next": None, "v": 2}
+
+
+def test_a_redirect_loop_on_the_same_host_stops_with_an_error(httpserver):
+    httpserver.expect_request("/a").respond_with_response(Response(status=301, headers={"Location": "/b"}))
+    httpserver.expect_request("/b").respond_with_response(Response(status=301, headers={"Location": "/a"}))
+    with ApiClient(httpserver.url_for("/")) as c, pytest.raises(HttpError, match="more than 5 redirects"):
+        c.get("a")
+    assert len(httpserver.log) == 6  # the request and its 5 redirects, then no more
+
+
+def test_requests_carry_the_default_and_the_callers_headers(httpserver):
+    httpserver.expect_request("/x").respond_with_json({"ok": True})
+    with ApiClient(httpserver.url_for("/"), headers={"Accept": "application/vnd.github+json"}) as c:
+        assert c.get("x") == {"ok": True}
+    sent = httpserver.log[0][0].headers
+    assert sent["Accept"] == "application/vnd.github+json"
+    assert sent["User-Agent"] == "ml-portal"
+    assert sent["Accept-Encoding"] == "gzip, deflate"
+    assert sent["Host"] == f"{httpserver.host}:{httpserver.port}"
+
+
+def test_a_gzipped_answer_is_decoded(httpserver):
+    body = gzip.compress(b'{"ok": true}')
+    httpserver.expect_request("/z").respond_with_response(
+        Response(body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    )
+    with ApiClient(httpserver.url_for("/")) as c:
+        assert c.get("z") == {"ok": True}

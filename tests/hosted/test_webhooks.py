@@ -239,3 +239,149 @@ def test_gitlab_unknown_event_is_ignored(client, gl_repository):
 
 def test_get_is_not_allowed(client):
     assert client.get("/hooks/github").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("event", "delivery", "header"),
+    [
+        ("ping", "d" * 129, "X-GitHub-Delivery"),
+        ("ping", "d-\x00", "X-GitHub-Delivery"),
+        ("ping", "d-\u00e9", "X-GitHub-Delivery"),
+        ("p" * 65, "d-1", "X-GitHub-Event"),
+        ("ping\u00e9", "d-1", "X-GitHub-Event"),
+    ],
+)
+def test_headers_out_of_shape_get_400_and_record_nothing(client, gh_source, event, delivery, header):
+    response = post_github(client, event, {"zen": "Keep it logically awesome."}, delivery=delivery)
+    assert response.status_code == 400
+    longest = 128 if header == "X-GitHub-Delivery" else 64
+    assert response.json() == {"error": f"{header} is not printable ASCII of at most {longest} characters"}
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_two_long_delivery_ids_are_not_taken_for_one(client, gh_source):
+    # Before, ids were cut to 128 characters, so two ids sharing their first 128 were one delivery.
+    first = post_github(client, "ping", {"zen": "z"}, delivery="d" * 127 + "1")
+    second = post_github(client, "ping", {"zen": "z"}, delivery="d" * 127 + "2")
+    assert first.json() == second.json() == {"status": "pong", "event": "ping"}
+
+
+def test_unsigned_deliveries_with_any_headers_get_401(client, gh_source):
+    for signature in ("sha256=" + "\u00e9" * 64, "x" * 100_000):
+        response = post_github(client, "ping", {"zen": "z"}, delivery="\u00e9" * 500, signature=signature)
+        assert response.status_code == 401
+
+
+def test_a_number_too_large_for_the_database_is_a_400(client, gh_source):
+    event = workflow_run_event()
+    event["workflow_run"]["run_attempt"] = 10**30
+    response = post_github(client, "workflow_run", event)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"].startswith("the workflow_run payload is not as documented")
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_gitlab_headers_out_of_shape_get_400_naming_the_header(client, gl_repository):
+    response = post_gitlab(client, {"object_kind": "note"}, key="k" * 200)
+    assert response.status_code == 400
+    assert response.json() == {"error": "Idempotency-Key is not printable ASCII of at most 128 characters"}
+    response = post_gitlab(client, {"object_kind": "note"}, event="Note Hook\u2028")
+    assert response.json() == {"error": "X-Gitlab-Event is not printable ASCII of at most 64 characters"}
+    # A token that is not ASCII matches no secret: 401, not an error.
+    assert post_gitlab(client, {"object_kind": "note"}, token="\u00e9" * 50).status_code == 401
+    assert not WebhookDelivery.objects.exists()
+
+
+# Payload fields null, of another type or missing: 400 naming the field, never a 500.
+
+PUSH = {"ref": "refs/heads/main", "repository": {"id": 101, "full_name": "ml-org/fraud-model"}}
+
+
+def _set(payload: dict, path: str, value) -> dict:
+    """``payload`` with the dotted ``path`` set to ``value`` (or deleted when value is ``...``)."""
+    payload = copy.deepcopy(payload)
+    *parents, last = path.split(".")
+    target = payload
+    for part in parents:
+        target = target[part]
+    if value is ...:
+        del target[last]
+    else:
+        target[last] = value
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("event", "path", "value", "error"),
+    [
+        ("workflow_run", "workflow_run", None, "workflow_run must be an object, not null"),
+        ("workflow_run", "workflow_run", [], "workflow_run must be an object, not an array"),
+        ("workflow_run", "workflow_run", ..., "workflow_run must be an object, not null"),
+        ("workflow_run", "repository", "x", "repository must be an object, not a string"),
+        ("workflow_run", "repository.id", None, "repository.id is null"),
+        ("workflow_run", "repository.full_name", ..., "repository.full_name is missing"),
+        ("workflow_run", "repository.default_branch", 5, "repository.default_branch must be a string"),
+        ("workflow_run", "workflow_run.id", True, "workflow_run.id must be a number or a string, not true"),
+        ("workflow_run", "workflow_run.created_at", 17, "workflow_run.created_at must be a string"),
+        ("workflow_run", "workflow_run.head_branch", {}, "workflow_run.head_branch must be a string"),
+        ("workflow_run", "workflow_run.status", [], "workflow_run.status must be a string, not an array"),
+        ("workflow_run", "workflow_run.run_number", "4", "workflow_run.run_number must be a number"),
+        ("workflow_run", "workflow", 3, "workflow must be an object, not a number"),
+        ("workflow_run", "workflow.id", ..., "workflow.id is missing"),
+        ("workflow_run", "workflow.state", 1, "workflow.state must be a string"),
+        ("push", "repository", None, "repository must be an object, not null"),
+        ("push", "ref", 7, "ref must be a string, not a number"),
+        ("repository", "repository.full_name", None, "repository.full_name is null"),
+        ("repository", "action", [], "action must be a string, not an array"),
+    ],
+)
+def test_github_payload_fields_out_of_shape_get_400_naming_them(client, gh_source, event, path, value, error):
+    base = workflow_run_event() if event == "workflow_run" else {**PUSH, "action": "edited"}
+    response = post_github(client, event, _set(base, path, value))
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"the {event} payload is not as documented: {error}")
+    assert not PipelineRun.objects.filter(external_id="1005").exists()
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("event", "path", "value", "error"),
+    [
+        ("Pipeline Hook", "object_attributes", None, "object_attributes must be an object, not null"),
+        ("Pipeline Hook", "object_attributes.id", ..., "object_attributes.id is missing"),
+        ("Pipeline Hook", "object_attributes.ref", 1, "object_attributes.ref must be a string"),
+        ("Pipeline Hook", "object_attributes.tag", "no", "object_attributes.tag must be true or false"),
+        ("Pipeline Hook", "object_attributes.created_at", None, "object_attributes.created_at is null"),
+        ("Pipeline Hook", "project", [], "project must be an object, not an array"),
+        ("Pipeline Hook", "project.path_with_namespace", 1, "project.path_with_namespace must be a string"),
+        ("Push Hook", "project", None, "project must be an object, not null"),
+        ("Push Hook", "ref", {}, "ref must be a string, not an object"),
+    ],
+)
+def test_gitlab_payload_fields_out_of_shape_get_400_naming_them(
+    client, gl_repository, event, path, value, error
+):
+    payload = p.corpus_json(p.GITLAB_HOOK)
+    payload["ref"] = "refs/heads/master"
+    response = post_gitlab(client, _set(payload, path, value), event=event)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(f"the {event} payload is not as documented: {error}")
+    assert not PipelineRun.objects.exists()
+
+
+def test_a_workflow_run_without_its_workflow_keeps_the_pipelines_known_state(client, gh_source):
+    Pipeline.objects.filter(external_id="11").update(state="disabled_manually")
+    known = Pipeline.objects.values("name", "file_path", "state", "url").get(external_id="11")
+    assert known["state"] == "disabled_manually" and known["url"]
+    event = workflow_run_event()
+    del event["workflow"]
+    event["workflow_run"]["name"] = "A run title"
+    response = post_github(client, "workflow_run", event)
+    assert response.status_code == 200 and response.json()["status"] == "updated"
+    ci = Pipeline.objects.get(external_id="11")
+    assert {k: getattr(ci, k) for k in known} == known
+    assert ci.runs.filter(external_id="1005").exists() and ci.latest_status == "success"
+    # Without the workflow object and without workflow_run.workflow_id, no pipeline can be named.
+    event["workflow_run"]["workflow_id"] = None
+    response = post_github(client, "workflow_run", event, delivery="d-2")
+    assert response.status_code == 400 and "workflow_run.workflow_id" in response.json()["error"]

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -21,11 +18,10 @@ from catalog.notifications.slack import blocks
 from catalog.notifications.tasks import deliver_notifications
 from portal.celery import app
 from tests.notifications.slack_standin import TOKEN, SlackStandIn
-from tests.test_celery_worker import broker_url, database_url  # noqa: F401  (broker_url is a fixture)
+from tests.services import redis_test_url, running_workers, wait_until
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = [f"C0W{i:03d}" for i in range(5)]
 TOTAL = 500
 
@@ -41,61 +37,18 @@ def standin():
     server.stop()
 
 
-def start_worker(name: str, env: dict, log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "portal",
-                "worker",
-                "-n",
-                f"{name}@%h",
-                "--concurrency=2",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: a kill reaches its pool too
-        )
+@pytest.fixture
+def broker_url():
+    return redis_test_url(flush=True)
 
 
 @pytest.fixture
-def workers(broker_url, standin, tmp_path, monkeypatch):  # noqa: F811
+def workers(broker_url, standin, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKER_SLACK_TOKEN", TOKEN)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker_url,
-        "SLACK_API_URL": standin.api_url,
-        "PORTAL_NOTIFY_CLAIM_TIMEOUT": "5",
-    }
-    logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
-    processes = [start_worker(f"worker{i + 1}", env, log) for i, log in enumerate(logs)]
-    previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
-    app.conf.broker_url, app.conf.task_always_eager = broker_url, False
-    try:
-        deadline = time.monotonic() + 30
-        while not all("ready." in log.read_text() for log in logs):
-            for process, log in zip(processes, logs, strict=True):
-                assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the workers did not start"
-            time.sleep(0.2)
-        yield processes, logs
-    finally:
-        # The broker pool stays open: closing it would break the next test's sends (Celery keeps it).
-        app.conf.update(previous)
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=30)
+    with running_workers(
+        2, broker_url, tmp_path, SLACK_API_URL=standin.api_url, PORTAL_NOTIFY_CLAIM_TIMEOUT="5"
+    ) as started:
+        yield started
 
 
 def fill_outbox(count: int, prefix: str) -> list[str]:
@@ -123,16 +76,6 @@ def fill_outbox(count: int, prefix: str) -> list[str]:
     return [row.dedup_key for row in rows]
 
 
-def wait_until(condition, logs, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                "timed out; worker logs:\n" + "\n".join(log.read_text()[-3000:] for log in logs)
-            )
-        time.sleep(0.25)
-
-
 def queue_deliveries(runs: int, broker: str) -> None:
     """Send ``runs`` delivery tasks to the broker over their own connection: the app's pool may have been
     made by an earlier eager task, before the broker was set."""
@@ -145,13 +88,13 @@ def sent() -> int:
     return Notification.objects.filter(status=Notification.Status.SENT).count()
 
 
-def test_two_workers_deliver_500_notifications_once_each(workers, standin, broker_url):  # noqa: F811
+def test_two_workers_deliver_500_notifications_once_each(workers, standin, broker_url):
     _, logs = workers
     keys = fill_outbox(TOTAL, "bulk")
     started = time.monotonic()
 
     queue_deliveries(8, broker_url)  # more runs than the four worker processes: they compete for rows
-    wait_until(lambda: sent() == TOTAL, logs)
+    wait_until(lambda: sent() == TOTAL, logs, timeout=120)
     elapsed = time.monotonic() - started
 
     counts = standin.counts_by_key()
@@ -168,7 +111,7 @@ def test_two_workers_deliver_500_notifications_once_each(workers, standin, broke
     print(f"\n500 notifications through 2 workers x 2 processes: {elapsed:.1f} s, {TOTAL / elapsed:.0f}/s")
 
 
-def test_a_worker_killed_mid_run_loses_nothing(workers, standin, broker_url):  # noqa: F811
+def test_a_worker_killed_mid_run_loses_nothing(workers, standin, broker_url):
     processes, logs = workers
     keys = fill_outbox(TOTAL, "kill")
     standin.server.clear()  # a slower Slack, so that the kill lands mid-run
@@ -181,14 +124,14 @@ def test_a_worker_killed_mid_run_loses_nothing(workers, standin, broker_url):  #
     standin.server.expect_request("/api/chat.postMessage", method="POST").respond_with_handler(slow)
 
     queue_deliveries(8, broker_url)
-    wait_until(lambda: sent() >= 100, logs)
+    wait_until(lambda: sent() >= 100, logs, timeout=120)
     os.killpg(processes[0].pid, signal.SIGKILL)  # worker 1 and its pool die between claims and sends
     processes[0].wait(timeout=10)
     held = Notification.objects.filter(status=Notification.Status.SENDING).count()
 
     time.sleep(5.5)  # past PORTAL_NOTIFY_CLAIM_TIMEOUT: the dead worker's claims are stale
     queue_deliveries(4, broker_url)
-    wait_until(lambda: sent() == TOTAL, logs[1:])
+    wait_until(lambda: sent() == TOTAL, logs[1:], timeout=120)
 
     counts = standin.counts_by_key()
     assert set(counts) == set(keys), "none lost"

@@ -41,15 +41,27 @@ def test_dry_run_prints_what_would_go_to_whom_and_changes_nothing(queued, team_c
     )
     assert printed[2].startswith(f"digest digest:{team_channel.pk}:")
     assert printed[2].endswith(": Maintenance digest: ML Platform: 2 open, 0 fixed")
-    assert printed[3] == "dry run: 3 message(s) would be sent now; 0 more wait for a retry or a snooze to end"
+    assert printed[3] == (
+        "dry run: 3 message(s) would be sent now, 0 held by a broken or disabled channel; "
+        "0 more wait for a retry or a snooze to end"
+    )
     assert Notification.objects.count() == 1 and slack.received == []
     team_channel.refresh_from_db()
     assert team_channel.next_nag_at is None and team_channel.last_digest_at is None
 
 
-def test_dry_run_marks_rows_held_by_a_broken_channel(queued, team_channel):
-    Channel.objects.filter(pk=team_channel.pk).update(status=Channel.Status.BROKEN)
-    assert "[held: the channel is broken or disabled]" in run("notify", "--dry-run").splitlines()[0]
+@pytest.mark.parametrize("change", [{"status": Channel.Status.BROKEN}, {"enabled": False}])
+def test_dry_run_marks_rows_held_by_a_broken_channel_and_does_not_count_them(queued, team_channel, change):
+    Channel.objects.filter(pk=team_channel.pk).update(**change)
+    printed = run("notify", "--dry-run", "--digests").splitlines()
+    assert printed[0].startswith(f"alert {queued.dedup_key} -> C0PLATFORM (ml-platform) [held: the channel")
+    # A broken channel gets no nag; its digest would be written but held (a disabled one gets none).
+    held = 2 if change.get("status") else 1
+    assert all("[held: the channel is broken or disabled]" in line for line in printed[:-1])
+    assert printed[-1] == (
+        f"dry run: 0 message(s) would be sent now, {held} held by a broken or disabled channel; "
+        "0 more wait for a retry or a snooze to end"
+    )
 
 
 def test_notify_writes_and_delivers(queued, slack):
@@ -71,14 +83,17 @@ def test_slack_test_sends_and_repairs_a_broken_channel(team_channel, slack):
     assert (team_channel.status, team_channel.last_error) == (Channel.Status.OK, "")
 
 
-def test_slack_test_reports_and_records_a_permanent_error(team_channel, slack):
+def test_slack_test_reports_and_records_a_permanent_error(team_channel, slack, catalog):
     Channel.objects.filter(pk=team_channel.pk).update(slack_channel="C0GONE")
     with pytest.raises(CommandError, match=r"C0GONE \(ml-platform\): broken: channel_not_found"):
         run("slack_test", "--team", "ml-platform")
     team_channel.refresh_from_db()
     assert (team_channel.status, team_channel.last_error) == (Channel.Status.BROKEN, "channel_not_found")
-    with pytest.raises(CommandError, match="team 'nobody' has no channel"):
+    with pytest.raises(CommandError, match="team 'nobody' does not exist: give a team's name"):
         run("slack_test", "--team", "nobody")
+    catalog.team("research")
+    with pytest.raises(CommandError, match="team 'research' has no channel: add one in the admin"):
+        run("slack_test", "--team", "group:default/Research")
     with pytest.raises(CommandError, match="no fallback channel"):
         run("slack_test", "--fallback")
 

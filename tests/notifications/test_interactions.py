@@ -13,9 +13,10 @@ from urllib.parse import urlencode
 import pytest
 from django.utils import timezone
 
-from catalog.models import Finding, Project, TriageEvent, WebhookDelivery
+from catalog.models import Finding, Project, WebhookDelivery
 from catalog.notifications import tasks
 from catalog.notifications.slack import blocks
+from tests.auditing import entries, triage_actions
 from tests.notifications.conftest import SIGNING_SECRET
 
 URL = "/slack/interactions"
@@ -103,8 +104,7 @@ def test_snooze_from_slack_updates_the_finding_and_the_message(
     stale.refresh_from_db()
     assert stale.snoozed_until - timezone.now() > timedelta(days=29, hours=23)
     assert stale.snooze_reason == "snoozed from Slack"
-    [event] = TriageEvent.objects.all()
-    assert (event.action, event.user, event.finding, event.via) == ("snooze", ada.user, stale, "slack")
+    assert triage_actions(stale) == [("snooze", ada.user.get_username(), "slack")]
     [update] = slack.posted("/respond/T9TK3CUKW/1")
     assert update.body["replace_original"] is True
     _, section, note = update.body["blocks"]
@@ -145,7 +145,7 @@ def test_a_second_click_changes_nothing(client, slack, ada, stale, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         assert click(client, slack, stale, "snooze").status_code == 200
     stale.refresh_from_db()
-    assert stale.snoozed_until == until and TriageEvent.objects.count() == 1
+    assert stale.snoozed_until == until and len(entries(stale)) == 1
     assert slack.posted("/respond/T9TK3CUKW/1")[1].body["blocks"][2]["elements"][0]["text"] == (
         f":zzz: Snoozed until {until:%Y-%m-%d}."
     )
@@ -166,10 +166,10 @@ def test_ill_take_it_claims_an_unowned_project_and_acknowledges(
     finding.refresh_from_db()
     assert project.owner_person == ada and project.owner_ref == "user:default/ada"
     assert finding.acknowledged_by == ada.user and finding.acknowledged_at is not None
-    assert sorted(TriageEvent.objects.values_list("action", "via")) == [
-        ("acknowledge", "slack"),
-        ("claim", "slack"),
-    ]
+    assert triage_actions(finding) == [("acknowledge", ada.user.get_username(), "slack")]
+    [claim] = [entry for entry in entries(project) if entry.action == entry.Action.UPDATE]
+    assert claim.changes_dict["owner_ref"] == ["", "user:default/ada"]
+    assert (claim.actor, claim.additional_data["via"]) == (ada.user, "slack")
     first, second = slack.posted("/respond/T9TK3CUKW/1")
     assert first.body["blocks"][2]["elements"][0]["text"] == (
         ":raising_hand: <@U0ADA> took it; nobodys is now owned by ada."
@@ -197,7 +197,7 @@ def test_an_outsider_is_told_privately(
     with django_capture_on_commit_callbacks(execute=True):
         click(client, slack, stale, "snooze", user_id="U0NOBODY")
     stale.refresh_from_db()
-    assert stale.snoozed_until is None and not TriageEvent.objects.exists()
+    assert stale.snoozed_until is None and entries(stale) == []
     denied, unknown = (r.body for r in slack.posted("/respond/T9TK3CUKW/1"))
     assert denied["response_type"] == "ephemeral" and denied["replace_original"] is False
     assert denied["text"].startswith("You cannot do that: only the owners of fraud-model or staff")
@@ -234,7 +234,7 @@ def test_a_replayed_request_is_refused(client, slack, ada, stale, django_capture
         replay = post(client, payload, **headers)
     assert replay.status_code == 409 and "replay" in replay.json()["error"]
     assert WebhookDelivery.objects.filter(provider="slack").count() == 1
-    assert TriageEvent.objects.count() == 1
+    assert len(entries(stale)) == 1
 
 
 def test_interactions_are_off_without_a_signing_secret(client, slack, stale, monkeypatch):
@@ -251,3 +251,57 @@ def test_a_payload_not_as_documented_is_a_400(client, slack, ada, stale):
     assert response.status_code == 400
     assert response.json()["error"].endswith("actions[0].value is not a finding id")
     assert client.get(URL).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature", "error"),
+    [
+        (
+            "9" * 400,
+            "v0=" + "0" * 64,
+            "X-Slack-Request-Timestamp '99999999999999999999' is not a Unix time in seconds",
+        ),
+        ("-" + "9" * 400, "v0=abc", None),
+        ("1e10", "v0=abc", None),
+        ("+1700000000", "v0=abc", None),
+        ("1_700_000_000", "v0=abc", None),
+        ("\u0661\u0667", "v0=abc", None),  # Arabic-Indic digits: int() would take them
+        ("NOW", "v0=abc", None),
+        (None, "v0=\u00e9" * 30, "X-Slack-Signature is not of the form v0=<64 hex digits>"),
+        (None, "v0=" + "a" * 100_000, "X-Slack-Signature is not of the form v0=<64 hex digits>"),
+        (None, "sha256=" + "0" * 64, "X-Slack-Signature is not of the form v0=<64 hex digits>"),
+    ],
+)
+def test_any_header_value_is_a_401_never_a_crash(client, slack, ada, stale, timestamp, signature, error):
+    payload = block_actions(stale, "snooze", user_id="U0ADA", response_url=slack.url("/respond/1"))
+    timestamp = str(int(time.time())) if timestamp is None else timestamp
+    response = post(
+        client, payload, HTTP_X_SLACK_REQUEST_TIMESTAMP=timestamp, HTTP_X_SLACK_SIGNATURE=signature
+    )
+    assert response.status_code == 401
+    if error is None:
+        assert response.json()["error"].endswith("is not a Unix time in seconds")
+    else:
+        assert response.json() == {"error": error}
+    assert WebhookDelivery.objects.filter(provider="slack").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("value", "9" * 400, "actions[0].value is not a finding id"),
+        ("value", "\u00b2", "actions[0].value is not a finding id"),  # "²".isdigit() is True
+        ("value", 7, "actions[0].value is not a finding id"),
+        ("user", {"id": "U0\x00ADA"}, "user.id is not a Slack user id"),
+        ("user", {"id": "u" * 400}, "user.id is not a Slack user id"),
+    ],
+)
+def test_a_signed_payload_with_values_out_of_shape_is_a_400(client, slack, ada, stale, field, value, error):
+    payload = block_actions(stale, "snooze", user_id="U0ADA", response_url=slack.url("/respond/1"))
+    if field == "value":
+        payload["actions"][0]["value"] = value
+    else:
+        payload["user"] = value
+    response = post(client, payload)
+    assert response.status_code == 400
+    assert response.json()["error"] == f"the block_actions payload is not as documented: {error}"

@@ -8,22 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.services import ROOT, database_url, redis_test_url  # noqa: F401  (re-exported)
+
 PRELUDE = (
     "import django, os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings')\ndjango.setup()\n"
 )
 STRONG_SECRET_KEY = "k3C9x-Lq7Vf2_pZ8mR4tY1uW6eH0sJ5nB2dG8aX3cQ9vK7yT4rM1wE6hN0pF5jL8"
-
-
-def database_url() -> str:
-    """The test database as a DATABASE_URL, for processes started by a test."""
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
-    return f"postgres://{settings['USER']}:{settings['PASSWORD']}@{host}:{port}/{settings['NAME']}"
 
 
 def portal_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -61,19 +52,5 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.
 
 @pytest.fixture
 def redis_url():
-    """A Redis database for the test (CELERY_TEST_BROKER_URL); skipped (or failed under
-    PORTAL_REQUIRE_SERVICES) when there is none."""
-    url = os.environ.get("CELERY_TEST_BROKER_URL")
-    if not url:
-        if os.environ.get("PORTAL_REQUIRE_SERVICES"):
-            pytest.fail("CELERY_TEST_BROKER_URL is not set")
-        pytest.skip("set CELERY_TEST_BROKER_URL (e.g. redis://127.0.0.1:6379/15)")
-    import redis
-
-    try:
-        redis.Redis.from_url(url).ping()  # not flushed: tests use queues of their own
-    except redis.ConnectionError as exc:
-        if os.environ.get("PORTAL_REQUIRE_SERVICES"):
-            raise
-        pytest.skip(f"no Redis at {url}: {exc}")
-    return url
+    """A Redis database for the test (CELERY_TEST_BROKER_URL), not flushed: tests use queues of their own."""
+    return redis_test_url(flush=False)

@@ -105,3 +105,19 @@ def test_a_success_before_the_limit_resets_the_count(client, outsider, settings)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         client.post(login, {"username": "outsider", "password": "wrong"})
     assert client.post(login, {"username": "outsider", "password": PASSWORD}).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["/?team=%00", "/scorecards/any/?team=a%00b", "/projects/?q=%00", "/models/?x%00=1"]
+)
+def test_a_nul_character_in_a_parameter_is_refused_before_any_query(client, django_user_model, url):
+    client.force_login(django_user_model.objects.create_user("reader"))
+    response = client.get(url)
+    assert response.status_code == 400 and "NUL character" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_a_form_is_the_fields_error(client):
+    response = client.post("/login/", {"username": "a\x00b", "password": "x"})
+    assert response.status_code == 200 and "Null characters are not allowed." in response.content.decode()

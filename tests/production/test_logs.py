@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from catalog.models import Source, SyncRun
 from catalog.sync import sync_source
-from portal.logs import ContextFilter, log_context
+from portal.logs import ContextFilter, RedactFilter, log_context
 
 
 @pytest.fixture
@@ -22,6 +22,8 @@ def log_lines():
     configurator = logging.config.DictConfigurator({})
     handler.setFormatter(configurator.configure_formatter(dict(settings.LOGGING["formatters"]["json"])))
     handler.addFilter(ContextFilter())
+    handler.addFilter(RedactFilter())
+    assert settings.LOGGING["handlers"]["console"]["filters"] == ["context", "redact"]
     root = logging.getLogger()
     previous = root.level
     root.addHandler(handler)
@@ -42,6 +44,24 @@ def test_request_id_is_echoed_and_logged(client, log_lines):
     assert (line["method"], line["path"], line["status"], line["level"]) == ("GET", "/login/", 200, "INFO")
     assert isinstance(line["duration_ms"], float) and line["time"].endswith("+00:00")
     assert "private-token-abc" not in json.dumps(line)  # no query strings in the log
+
+
+@pytest.mark.django_db
+def test_no_line_carries_a_query_string(client, django_user_model, log_lines):
+    client.force_login(django_user_model.objects.create_user("reader"))
+    assert client.get("/nope/?token=glpat-LEAKME123").status_code == 404
+    assert client.post("/hooks/github?secret=LEAK2", data=b"{}", content_type="application/json").status_code
+    lines = log_lines()
+    assert [x for x in lines if x["logger"] == "django.request"], "Django logs the 404 and the 401"
+    assert not [x for x in lines if "LEAK" in json.dumps(x)]
+    [not_found] = [x for x in lines if x["logger"] == "django.request" and x["status_code"] == 404]
+    assert not_found["request"] == "GET /nope/"
+
+
+def test_a_bad_host_is_one_warning_without_a_traceback(client, log_lines):
+    assert client.get("/login/", HTTP_HOST="evil.example.com").status_code == 400
+    [line] = [x for x in log_lines() if x["logger"].startswith("django.security")]
+    assert line["level"] == "WARNING" and "exc_info" not in line and "Traceback" not in json.dumps(line)
 
 
 @pytest.mark.parametrize("given", ["", "has spaces", "x" * 129, "<script>"])

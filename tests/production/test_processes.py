@@ -222,15 +222,11 @@ def test_web_worker_and_beat_run_a_scheduled_sync_on_postgresql_and_redis(start,
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    metrics_dir = tmp_path / "metrics"
     schedule_every(source, 2)
-    web = start(
-        "web",
-        "web",
-        f"--bind=127.0.0.1:{port}",
-        WEB_CONCURRENCY="2",
-        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
-    )
+    # No PROMETHEUS_MULTIPROC_DIR, as in docker-compose.yml: gunicorn's config makes one in the temp folder.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    web = start("web", "web", f"--bind=127.0.0.1:{port}", WEB_CONCURRENCY="2", TMPDIR=str(temp))
     worker = start_worker(start, "w1")
     beat = start_beat(start)
     base = f"http://127.0.0.1:{port}"
@@ -290,5 +286,6 @@ def test_web_worker_and_beat_run_a_scheduled_sync_on_postgresql_and_redis(start,
     assert samples[("portal_http_request_duration_seconds_count", login)] == 10
     assert samples[("portal_sync_runs_total", (("kind", "git"), ("status", "success")))] >= 1
     assert samples[("portal_celery_broker_up", ())] == 1
+    [metrics_dir] = temp.glob("portal-metrics-*")
     recorded_by = {path.stem.rsplit("_", 1)[-1] for path in metrics_dir.glob("histogram_*.db")}
     assert len(recorded_by) == 2, "expected both gunicorn workers to have answered"

@@ -10,6 +10,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from werkzeug import Response
 
@@ -381,3 +382,42 @@ def test_prompts_of_the_prompt_registry_are_not_models(httpserver):
     FakeMLflow(models=[registered_model("m"), prompt]).install(httpserver)
 
     assert [m.name for m in fetch(httpserver).registered_models] == ["m"]
+
+
+def test_a_429_is_retried_after_the_wait_the_server_names(httpserver):
+    search = f"{API}registered-models/search"
+    httpserver.expect_ordered_request(search).respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "1"}
+    )
+    httpserver.expect_ordered_request(search).respond_with_json({"registered_models": []})
+    httpserver.expect_request(f"{API}model-versions/search").respond_with_json({})
+
+    snapshot = fetch(httpserver)
+
+    assert snapshot.complete and len(httpserver.log) >= 2
+
+
+def test_a_429_asking_for_minutes_is_not_waited_for(httpserver):
+    httpserver.expect_request(f"{API}registered-models/search").respond_with_data(
+        "slow down", status=429, headers={"Retry-After": "600"}
+    )
+
+    snapshot = fetch(httpserver, retries=3)
+
+    assert not snapshot.complete and "HTTP 429" in snapshot.errors[0]
+    assert len(httpserver.log) == 1  # no retry: a worker never sleeps for minutes
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "backoff"),
+    [
+        (429, {"Retry-After": "2"}, 2.0),
+        (503, {"Retry-After": "31"}, False),
+        (503, {}, True),
+        (429, {"Retry-After": "soon"}, True),
+    ],
+)
+def test_the_backoff_follows_retry_after(status, headers, backoff):
+    from catalog.connectors.mlflow import _retry_backoff, _Retryable
+
+    assert _retry_backoff(_Retryable(httpx.Response(status, headers=headers))) == backoff

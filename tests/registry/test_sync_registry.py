@@ -279,10 +279,35 @@ def test_an_unreachable_server_keeps_the_last_good_data(source):
 
     run = sync_source(source)
 
-    assert run.status == SyncRun.Status.PARTIAL and "ConnectError" in run.errors[0]["message"]
+    # Nothing was read: the run failed (not "partial"), and the last good data stays.
+    assert run.status == SyncRun.Status.FAILED and "ConnectError" in run.errors[0]["message"]
+    assert run.failed == 1
     fraud = RegisteredModel.objects.get(name="fraud")
     assert fraud.gone_at is None and fraud.production_version.version == "1"
     assert not ModelVersion.objects.filter(gone_at__isnull=False).exists()
+
+
+def test_a_server_that_is_not_mlflow_fails_the_run_and_keeps_the_data(source, httpserver):
+    write(source, model("fraud", version(1, aliases=["champion"])))
+    httpserver.expect_request("/api/2.0/mlflow/registered-models/search").respond_with_data(
+        "<html><body>Welcome to nginx!</body></html>", content_type="text/html"
+    )
+    source.config = {"tracking_uri": httpserver.url_for("/").rstrip("/"), "retries": 0}
+    source.save()
+
+    run = sync_source(source)
+
+    assert run.status == SyncRun.Status.FAILED and run.failed == 1
+    assert RegisteredModel.objects.get(name="fraud").gone_at is None
+
+
+def test_a_git_source_with_no_readable_path_fails(tmp_path):
+    git = Source.objects.create(
+        name="repos", kind=Source.Kind.GIT, config={"paths": [str(tmp_path / "missing")]}
+    )
+    run = sync_source(git)
+    assert run.status == SyncRun.Status.FAILED and run.failed == 1
+    assert str(tmp_path / "missing") in run.errors[0]["message"]
 
 
 # Linking

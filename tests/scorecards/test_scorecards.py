@@ -9,6 +9,7 @@ from django.core.management.base import CommandError
 from catalog.models import (
     Pipeline,
     PortalStatus,
+    Project,
     ProjectFact,
     ProjectLevel,
     Scorecard,
@@ -255,26 +256,55 @@ scorecards:
 def test_the_file_errors_name_the_line_and_the_field():
     with pytest.raises(ScorecardFileError) as raised:
         parse_scorecards(BAD, "scorecards.yaml")
-    assert raised.value.errors == [
-        "scorecards.yaml:4: scorecards[0].colour: unknown key",
-        "scorecards.yaml:23: scorecards[0].checks[5].id: Field required",
-    ]
-    # With the structure right, the checks' own errors come out, one per line
-    fixed = BAD.replace("    colour: gold\n", "").replace(
-        "      - level: silver\n        kind: has-owner\n", ""
-    )
-    with pytest.raises(ScorecardFileError) as raised:
-        parse_scorecards(fixed, "scorecards.yaml")
-    known_rules = raised.value.errors[3].split("known: ")[1]
+    # All in one pass: an unknown key of the scorecard hides none of its checks' errors.
+    known_rules = raised.value.errors[4].split("known: ")[1]
     assert "stale-code" in known_rules
     assert raised.value.errors == [
-        "scorecards.yaml:8: scorecards[0].checks[1].id: 'owned' is repeated in ml-readiness",
-        "scorecards.yaml:9: scorecards[0].checks[1].level: 'platinum' is not one of ['bronze', 'silver']",
-        "scorecards.yaml:11: scorecards[0].checks[2].params: give min, max or both",
-        "scorecards.yaml:18: scorecards[0].checks[3].rule: unknown rule 'no-such-rule'; known: "
+        "scorecards.yaml:4: scorecards[0].colour: unknown key",
+        "scorecards.yaml:9: scorecards[0].checks[1].id: 'owned' is repeated in ml-readiness",
+        "scorecards.yaml:10: scorecards[0].checks[1].level: 'platinum' is not one of ['bronze', 'silver']",
+        "scorecards.yaml:12: scorecards[0].checks[2].params: give min, max or both",
+        "scorecards.yaml:19: scorecards[0].checks[3].rule: unknown rule 'no-such-rule'; known: "
         + known_rules,
-        "scorecards.yaml:21: scorecards[0].checks[4].kind: unknown kind 'telepathy'; known: ci-green, fact, "
+        "scorecards.yaml:22: scorecards[0].checks[4].kind: unknown kind 'telepathy'; known: ci-green, fact, "
         "has-descriptor, has-owner, lifecycle, production-model, rule, standard-template",
+        "scorecards.yaml:23: scorecards[0].checks[5].id: Field required",
+    ]
+
+
+def test_a_bad_scorecard_name_repeat_or_empty_levels_hide_no_other_error():
+    text = """\
+scorecards:
+  - name: Not A Slug
+    levels: [bronze]
+    checks:
+      - {id: a, level: gold, kind: has-owner}
+      - {id: a, level: bronze, kind: telepathy}
+      - {id: B!, level: bronze, kind: fact, name: coverage}
+  - name: twice
+    levels: []
+    checks:
+      - {id: c, level: bronze, kind: rule, rule: no-such-rule}
+  - name: twice
+    levels: [x, x]
+    checks: [{id: d, level: x, kind: lifecycle, colour: red}]
+"""
+    with pytest.raises(ScorecardFileError) as raised:
+        parse_scorecards(text, "f.yaml")
+    errors = [e.split("; known:")[0] for e in raised.value.errors]
+    assert errors == [
+        "f.yaml:2: scorecards[0].name: must be a slug: lowercase letters, digits, '-' and '_'",
+        "f.yaml:5: scorecards[0].checks[0].level: 'gold' is not one of ['bronze']",
+        "f.yaml:6: scorecards[0].checks[1].id: 'a' is repeated in scorecards[0]",
+        "f.yaml:6: scorecards[0].checks[1].kind: unknown kind 'telepathy'",
+        "f.yaml:7: scorecards[0].checks[2].id: must be a slug: lowercase letters, digits, '-' and '_'",
+        "f.yaml:7: scorecards[0].checks[2].params: give min, max or both",
+        "f.yaml:9: scorecards[1].levels: List should have at least 1 item after validation, not 0",
+        "f.yaml:11: scorecards[1].checks[0].rule: unknown rule 'no-such-rule'",
+        "f.yaml:12: scorecards[2].name: 'twice' is repeated",
+        "f.yaml:13: scorecards[2].levels: each level is named once",
+        "f.yaml:14: scorecards[2].checks[0].colour: Extra inputs are not permitted",
+        "f.yaml:14: scorecards[2].checks[0].in: Field required",
     ]
 
 
@@ -318,6 +348,54 @@ def test_a_bad_file_keeps_the_stored_scorecards(readiness, tmp_path):
     assert list(readiness.checks.values_list("code", flat=True)) == ["owned", "declared", "fresh-code"]
 
 
+def configured_file(settings, path) -> None:
+    settings.PORTAL = {**settings.PORTAL, "SCORECARDS_FILE": str(path)}
+
+
+def test_a_file_that_is_not_utf8_is_an_error_naming_it_and_the_rest_runs(
+    readiness, projects, settings, tmp_path, capsys
+):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(b"\xff\xfes\x00c\x00")
+    configured_file(settings, path)
+    call_command("evaluate")  # no traceback: the rules, the burden and the scorecards are evaluated
+    err = capsys.readouterr().err
+    assert f"scorecards file {path} not loaded" in err
+    assert f"{path}:1: not UTF-8 text (byte 0xff at offset 0)" in err
+    assert ScorecardResult.objects.filter(check_ref__scorecard=readiness).count() == 16
+    assert list(readiness.checks.values_list("code", flat=True)) == [
+        "owned",
+        "declared",
+        "fresh-code",
+        "coverage",
+    ]
+    with pytest.raises(CommandError, match=rf"^{path} has errors .*\n{path}:1: not UTF-8 text"):
+        call_command("scorecards", "--file", str(path), "--check")
+    path.write_bytes(READINESS.encode() + b"# caf\xe9\n")  # Latin-1, on line 22
+    with pytest.raises(CommandError, match=rf"{path}:22: not UTF-8 text \(byte 0xe9"):
+        call_command("scorecards", "--file", str(path))
+
+
+def test_the_command_reads_the_configured_file_by_default(readiness, settings, tmp_path, capsys):
+    path = tmp_path / "scorecards.yaml"
+    path.write_text(READINESS + "  - name: delivery\n    levels: [ok]\n    checks: []\n")
+    configured_file(settings, path)
+    call_command("scorecards", "--check")
+    assert capsys.readouterr().out == f"{path}: valid\n"
+    assert not Scorecard.objects.filter(name="delivery").exists()  # --check writes nothing
+    call_command("scorecards")
+    assert Scorecard.objects.get(name="delivery").file == str(path)
+    path.write_text(READINESS.replace("kind: has-descriptor", "kind: has-descriptr"))
+    for args in ((), ("--check",)):
+        with pytest.raises(
+            CommandError, match=r"scorecards.yaml:11: scorecards\[0\].checks\[1\].kind: unknown"
+        ):
+            call_command("scorecards", *args)
+    settings.PORTAL = {**settings.PORTAL, "SCORECARDS_FILE": ""}
+    with pytest.raises(CommandError, match="--check needs --file"):
+        call_command("scorecards", "--check")
+
+
 def test_the_command_evaluates_and_prints_levels(readiness, projects, capsys):
     call_command("scorecards")
     out = capsys.readouterr().out
@@ -340,3 +418,33 @@ def test_queries_per_scorecard_do_not_grow_with_the_catalog(readiness, catalog, 
     evaluate_scorecards(now=catalog.now)
     with django_assert_num_queries(len(first.captured_queries)):
         evaluate_scorecards(now=catalog.now)
+
+
+def test_scorecards_share_what_their_checks_read(readiness, projects, catalog, django_assert_num_queries):
+    """Each scorecard costs the same few queries whatever the number of projects, and what several
+    scorecards' checks read (open findings of a rule, a fact's values) is read once for all of them."""
+    copies = READINESS.replace("ml-readiness", "copy-a") + READINESS.split("scorecards:\n")[1].replace(
+        "ml-readiness", "copy-b"
+    )
+    load_scorecards(copies, "platform/copies.yaml")
+    # first run: the scorecards, the projects, then per scorecard a savepoint, its checks, exemptions,
+    # results, the results' insert, levels, the levels' insert and the release; the first scorecard also
+    # reads the open stale-code findings and the coverage facts, the two copies reuse them
+    with django_assert_num_queries(2 + 2 + 3 * 8):
+        outcomes = evaluate_scorecards(now=catalog.now)
+    assert {name: outcome.created for name, outcome in outcomes.items()} == {
+        "copy-a": 16,
+        "copy-b": 16,
+        "ml-readiness": 16,
+    }
+    assert levels(Scorecard.objects.get(name="copy-b")) == levels(Scorecard.objects.get(name="ml-readiness"))
+    catalog.populate(30)
+    # 30 new projects: their 120 results in two statements (100 rows, then 20), their levels in one
+    with django_assert_num_queries(2 + 2 + 3 * 9):
+        evaluate_scorecards(now=catalog.now)
+    scored = Project.objects.filter(orphaned_at=None).count()
+    assert scored == 34 and ScorecardResult.objects.count() == 3 * 4 * scored
+    # later runs: no insert when nothing is new
+    with django_assert_num_queries(2 + 2 + 3 * 6):
+        outcomes = evaluate_scorecards(now=catalog.now)
+    assert {outcome.created + outcome.changed for outcome in outcomes.values()} == {0}

@@ -23,7 +23,9 @@ class Command(BaseCommand):
                 f"unknown rules: {', '.join(sorted(unknown))}; known: {', '.join(sorted(RULES))}"
             )
         result = evaluate_rules(codes=rules or None)
-        after_rules()  # the maintenance burden and the scorecards, as the evaluate_rules task does
+        after_rules(
+            report=self.stderr.write
+        )  # the maintenance burden and the scorecards, as the evaluate_rules task does
         for code in rules or sorted(RULES):
             self.stdout.write(
                 f"{code}: {result.opened[code]} opened, {result.seen[code]} still open, "

@@ -43,7 +43,10 @@ class Command(BaseCommand):
         )
 
     def dry_run(self, now, digests: bool) -> None:
-        lines = []
+        """Print each message that would be written or sent now, marking those a broken or disabled
+        channel holds back; the closing count is of the messages that would really be sent."""
+        lines, held = [], 0
+        hold = " [held: the channel is broken or disabled]"
         pending = (
             Notification.objects.filter(due(now))
             .select_related("channel__team", "person")
@@ -51,21 +54,24 @@ class Command(BaseCommand):
         )
         ready = set(pending.filter(deliverable()).values_list("pk", flat=True))
         for row in pending:
-            held = "" if row.pk in ready else " [held: the channel is broken or disabled]"
+            held += row.pk not in ready
             lines.append(
-                f"{row.kind} {row.dedup_key} -> {row.destination}{held}: {row.payload.get('text', '')}"
+                f"{row.kind} {row.dedup_key} -> {row.destination}{'' if row.pk in ready else hold}: "
+                f"{row.payload.get('text', '')}"
             )
         waiting = Notification.objects.filter(status=Notification.Status.PENDING).exclude(due(now))
-        for channel, overdue in reminders.nag_plan(now):
+        for channel, overdue in reminders.nag_plan(now):  # only channels that are enabled and OK
             if overdue:
                 key, payload = reminders.nag_payload(channel, overdue, now)
                 lines.append(f"nag {key} -> {channel}: {payload['text']}")
         for channel in self.digest_channels(digests):
             key, payload = reminders.digest_payload(channel, now)
-            lines.append(f"digest {key} -> {channel}: {payload['text']}")
+            blocked = channel.status != Channel.Status.OK
+            held += blocked
+            lines.append(f"digest {key} -> {channel}{hold if blocked else ''}: {payload['text']}")
         for line in lines:
             self.stdout.write(line)
         self.stdout.write(
-            f"dry run: {len(lines)} message(s) would be sent now; {waiting.count()} more wait for a retry "
-            "or a snooze to end"
+            f"dry run: {len(lines) - held} message(s) would be sent now, {held} held by a broken or "
+            f"disabled channel; {waiting.count()} more wait for a retry or a snooze to end"
         )

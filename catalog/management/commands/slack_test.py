@@ -1,10 +1,9 @@
 """manage.py slack_test --team NAME: send a test message to a team's channel (or --fallback's)."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import Channel
+from catalog.models import Channel, Team
 from catalog.notifications import delivery, registry
 from catalog.notifications.slack import blocks
 from catalog.notifications.slack.transport import Outcome
@@ -46,11 +45,12 @@ class Command(BaseCommand):
             return found
         name = team.split("/")[-1]
         namespace = team.split(":")[-1].split("/")[0] if "/" in team else "default"
-        found = (
-            Channel.objects.select_related("team")
-            .filter(Q(team__name__iexact=name), team__namespace__iexact=namespace)
-            .first()
-        )
+        found_team = Team.objects.filter(name__iexact=name, namespace__iexact=namespace).first()
+        if found_team is None:
+            raise CommandError(
+                f"team {team!r} does not exist: give a team's name or reference (group:default/NAME)"
+            )
+        found = Channel.objects.select_related("team").filter(team=found_team).first()
         if found is None:
-            raise CommandError(f"team {team!r} has no channel: add one in the admin (Channels)")
+            raise CommandError(f"team {found_team.name!r} has no channel: add one in the admin (Channels)")
         return found

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from catalog import sync
+from catalog.audit import record_sync_trigger
 from catalog.models import Source, SyncRun
 
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             raise CommandError("name the sources to sync, or pass --all")
         failed = False
         for source in selected:
+            record_sync_trigger(source, by=None, trigger=SyncRun.Trigger.MANUAL, via="command")
             try:
                 run = sync.sync_source(source, trigger=SyncRun.Trigger.MANUAL)
             except sync.SyncAlreadyRunning as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,18 +41,30 @@ MAX_CLOCK_SKEW = 5 * 60  # seconds, as Slack recommends
 ACTIONS = (blocks.SNOOZE, blocks.CLAIM, blocks.OPEN)
 
 
+# Slack's documented shapes: a Unix time in seconds, and "v0=" with a hex HMAC-SHA256. Anything else is
+# refused before it reaches int(), float arithmetic, hmac.compare_digest (which raises on non-ASCII str)
+# or the database.
+TIMESTAMP_SHAPE = re.compile(r"[0-9]{1,12}", re.ASCII)
+SIGNATURE_SHAPE = re.compile(r"v0=[0-9a-f]{64}", re.ASCII)
+FINDING_ID_SHAPE = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)  # fits a 64-bit primary key
+SLACK_ID_SHAPE = re.compile(r"[A-Z0-9]{1,32}", re.ASCII)  # U024BE7LH, W0123...
+
+
 def signature_problem(secret: str, body: bytes, headers, now: float | None = None) -> str | None:
-    """Why the request's signature fails, or None when it is Slack's. ``now`` is Unix time (default now)."""
+    """Why the request's signature fails, or None when it is Slack's. ``now`` is Unix time (default now).
+
+    Any header value is safe here: huge, signed, non-ASCII or non-decimal values are reasons, not errors.
+    """
     timestamp = headers.get("X-Slack-Request-Timestamp", "")
     signature = headers.get("X-Slack-Signature", "")
     if not timestamp or not signature:
         return "X-Slack-Request-Timestamp and X-Slack-Signature are required"
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        return f"X-Slack-Request-Timestamp {timestamp[:20]!r} is not a Unix time"
-    if abs((now if now is not None else time.time()) - sent_at) > MAX_CLOCK_SKEW:
+    if not TIMESTAMP_SHAPE.fullmatch(timestamp):
+        return f"X-Slack-Request-Timestamp {timestamp[:20]!r} is not a Unix time in seconds"
+    if abs((now if now is not None else time.time()) - int(timestamp)) > MAX_CLOCK_SKEW:
         return "X-Slack-Request-Timestamp is more than 5 minutes from the server's clock"
+    if not SIGNATURE_SHAPE.fullmatch(signature):
+        return "X-Slack-Signature is not of the form v0=<64 hex digits>"
     if not SignatureVerifier(secret).is_valid(body=body, timestamp=timestamp, signature=signature):
         return "X-Slack-Signature does not match the body"
     return None
@@ -77,12 +90,15 @@ def parse_actions(payload: dict) -> dict:
     actions = payload.get("actions")
     if not isinstance(user, dict) or not isinstance(user.get("id"), str):
         raise ValueError("user.id is missing")
+    if not SLACK_ID_SHAPE.fullmatch(user["id"]):
+        raise ValueError("user.id is not a Slack user id")
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
         raise ValueError("actions is missing or empty")
     action = actions[0]
     if action.get("action_id") not in ACTIONS:
         raise ValueError(f"actions[0].action_id {action.get('action_id')!r} is not one of ours")
-    if not str(action.get("value", "")).isdigit():
+    value = action.get("value")
+    if not isinstance(value, str) or not FINDING_ID_SHAPE.fullmatch(value):
         raise ValueError("actions[0].value is not a finding id")
     message = payload.get("message") if isinstance(payload.get("message"), dict) else {}
     return {
