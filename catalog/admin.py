@@ -10,6 +10,7 @@ from django.utils import timezone
 from catalog import models
 from catalog.audit import record_sync_trigger
 from catalog.notifications import admin as notification_admin  # noqa: F401  (registers its models)
+from catalog.people_forms import PersonAdminForm
 from catalog.rules import RULES
 from catalog.scorecards import admin as scorecards_admin  # noqa: F401  (registers its models)
 from catalog.source_config import redacted_config
@@ -47,6 +48,7 @@ class TeamAdmin(EntityAdmin):
 
 @admin.register(models.Person)
 class PersonAdmin(EntityAdmin):
+    form = PersonAdminForm
     list_display = ["name", "namespace", "title", "email", "user", "source", "deactivated_at"]
     list_filter = [("deactivated_at", admin.EmptyFieldListFilter)]
     search_fields = [*EntityAdmin.search_fields, "email", "git_emails"]

@@ -9,6 +9,7 @@ a decision taken on "My work" answers with that page's row instead. Without htmx
 from __future__ import annotations
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,7 +18,7 @@ from django.views import View
 from catalog import transfers
 from catalog.audit import project_history
 from catalog.models import Project, Team, TransferRequest
-from catalog.ownership import set_owner
+from catalog.ownership import check_not_managed, set_owner
 from catalog.permissions import can_edit_project, describe_descriptor, is_staff, managed_fields, teams_of
 from catalog.tables import entity_url
 from catalog.views import is_htmx
@@ -88,6 +89,8 @@ class OwnershipActionView(LoginRequiredMixin, View):
         except ValidationError as exc:
             status, error = 400, _error(exc)
         if not is_htmx(request):
+            if error:
+                messages.error(request, f"Ownership not changed: {error}")
             return redirect(entity_url(project))
         project = Project.objects.select_related(*PROJECT_RELATED).get(pk=project.pk)
         context = {
@@ -123,6 +126,7 @@ class ClaimView(OwnershipActionView):
         def act():
             if not form.is_valid():
                 raise _form_error(form)
+            check_not_managed(project)  # before "ask for a transfer": a descriptor's owner is not transferred
             if project.owner_team_id is not None or project.owner_person_id is not None:
                 raise ValidationError(f"{project.ref} is owned by {project.owner_ref}: ask for a transfer")
             set_owner(project, form.cleaned_data["team"], by=request.user, via="portal")

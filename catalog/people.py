@@ -119,3 +119,18 @@ def match_authors(authors: Iterable[dict]) -> list[MatchedAuthor]:
         )
         for a in rows
     ]
+
+
+def merge_by_person(authors: list[MatchedAuthor]) -> list[MatchedAuthor]:
+    """``authors`` with the entries of one person (several addresses) added into their first entry, most
+    commits first (ties keep their order); unmatched addresses stay apart."""
+    merged: dict[object, MatchedAuthor] = {}
+    for author in authors:
+        person = author.person
+        key = ("person", person.pk) if person else ("address", author.email.lower(), author.name)
+        if key in merged:
+            first = merged[key]
+            merged[key] = MatchedAuthor(first.name, first.email, first.commits + author.commits, first.person)
+        else:
+            merged[key] = author
+    return sorted(merged.values(), key=lambda author: -author.commits)

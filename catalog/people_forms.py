@@ -50,3 +50,10 @@ class PersonProfileForm(forms.ModelForm):
                     f"{value} is already the Slack member id of {other.display_name} ({other.ref})."
                 )
         return value
+
+
+class PersonAdminForm(PersonProfileForm):
+    """The admin's form of a person: every field, with the profile's checks on git e-mails and Slack id."""
+
+    class Meta(PersonProfileForm.Meta):
+        fields = [f.name for f in Person._meta.concrete_fields if f.editable and not f.auto_created]

@@ -1,7 +1,8 @@
-"""Teams made and edited in the portal: create, edit (name, title, description, parent, Slack channel) and
-add or remove members. Login required, CSRF on; allowed to staff and the team's members
-(``permissions.can_edit_team``). A team a descriptor manages is read-only here: its page names the file
-to edit instead. Membership changes go through catalog/memberships.py as portal memberships.
+"""Teams made and edited in the portal: create, edit (title, description, parent, Slack channel; the name
+is fixed once made, being the team's reference) and add or remove members. Login required, CSRF on;
+allowed to staff and the team's members (``permissions.can_edit_team``). A team a descriptor manages is
+read-only here: its page names the file to edit instead. Membership changes go through
+catalog/memberships.py as portal memberships.
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ class TeamForm(forms.ModelForm):
         parents = Team.objects.order_by("namespace", "name")
         if self.instance.pk:
             parents = parents.exclude(pk__in=_self_and_descendants(self.instance))
+            # The name is the team's reference, which descriptors and projects' owner_ref point at: renaming
+            # would leave them pointing at no team (and a sync would then drop the ownership).
+            self.fields["name"].disabled = True
+            self.fields[
+                "name"
+            ].help_text = (
+                f"The team's reference is {self.instance.ref}: it does not change. Change the title instead."
+            )
         self.fields["parent"].queryset = parents
 
     def clean_name(self) -> str:

@@ -57,7 +57,7 @@ from catalog.models import (
     Team,
     of_project,
 )
-from catalog.people import match_authors
+from catalog.people import match_authors, merge_by_person
 from catalog.permissions import can_edit_person, can_edit_team, describe_descriptor, team_managed_by
 from catalog.production import production_version_on
 from catalog.sync import MAX_CHANGES_LISTED
@@ -454,8 +454,8 @@ def repository_people(repository) -> dict:
     last = {"email": repository.last_commit_author_email} if repository.last_commit_author_email else None
     matched = match_authors([*repository.top_authors, *([last] if last else [])])
     if last:
-        return {"top_authors": matched[:-1], "last_commit_person": matched[-1].person}
-    return {"top_authors": matched, "last_commit_person": None}
+        return {"top_authors": merge_by_person(matched[:-1]), "last_commit_person": matched[-1].person}
+    return {"top_authors": merge_by_person(matched), "last_commit_person": None}
 
 
 def project_pipelines(project: Project) -> list[Pipeline]:

@@ -66,6 +66,19 @@ def test_match_authors_keeps_unmatched_authors_as_name_and_email(catalog, django
     ]
 
 
+def test_one_person_with_two_addresses_is_one_author(catalog):
+    from catalog.people import merge_by_person
+
+    ada = catalog.person("ada", email="ada@example.com", git_emails=[NOREPLY])
+    authors = [
+        {"name": "Bo", "email": "bo@example.com", "commits": 5},
+        {"name": "Ada L", "email": "ada@example.com", "commits": 4},
+        {"name": "Ada", "email": NOREPLY, "commits": 3},
+    ]
+    merged = merge_by_person(match_authors(authors))
+    assert [(m.name, m.commits, m.person) for m in merged] == [("Ada L", 7, ada), ("Bo", 5, None)]
+
+
 # --- the profile page ---------------------------------------------------------------------------------------
 
 
@@ -238,3 +251,15 @@ def test_staff_deactivate_and_reactivate_people_in_the_admin(client, catalog, st
     client.post(url, {"action": "reactivate", "_selected_action": [ada.pk]})
     ada.refresh_from_db()
     assert ada.deactivated_at is None and ada.is_active
+
+
+def test_the_admin_form_checks_what_the_profile_checks(owner, member):
+    from catalog import admin as catalog_admin
+    from catalog.people_forms import PersonAdminForm
+
+    assert catalog_admin.PersonAdmin.form is PersonAdminForm
+    person = owner.person
+    data = {"namespace": "default", "name": person.name, "git_emails": "member@example.com\nnot-an-email"}
+    form = PersonAdminForm(data={**data, "slack_user_id": "bad id"}, instance=person)
+    assert not form.is_valid()
+    assert set(form.errors) >= {"git_emails", "slack_user_id"}

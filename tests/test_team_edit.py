@@ -141,3 +141,23 @@ def test_team_forms_need_the_csrf_token(people):
     assert client.post(edit_url(people["crew"]), {"name": "crew", "title": "x"}).status_code == 403
     assert 'name="csrfmiddlewaretoken"' in client.get(edit_url(people["crew"])).content.decode()
     assert Team.objects.get(pk=people["crew"].pk).title == "Crew"
+
+
+def test_a_team_keeps_its_name_so_what_points_at_it_keeps_pointing(client, people, catalog):
+    project = catalog.project("free-a", owner=people["crew"])
+    client.force_login(people["member"])
+    page = client.get(edit_url(people["crew"])).content.decode()
+    assert "group:default/crew: it does not change" in page
+    response = client.post(edit_url(people["crew"]), {"name": "crew-bee", "title": "Crew Bee"})
+    assert response.status_code == 302
+    crew = Team.objects.get(pk=people["crew"].pk)
+    assert (crew.name, crew.title) == ("crew", "Crew Bee")
+    project.refresh_from_db()
+    assert (project.owner_team, project.owner_ref) == (crew, "group:default/crew")
+
+
+def test_a_refusal_page_says_why(client, django_user_model):
+    client.force_login(django_user_model.objects.create_user("noperson"))
+    response = client.get("/teams/new/")
+    assert response.status_code == 403
+    assert "Only staff and people known to the portal may make teams." in response.content.decode()

@@ -257,3 +257,54 @@ def test_bad_decisions_are_named(client, requester, member, team_model, fraud, o
     assert response.status_code == 302 and response["Location"] == "/projects/default/team-model/"
     transfer.refresh_from_db()
     assert transfer.is_pending
+
+
+def test_a_claim_decides_on_the_project_as_stored_not_a_stale_copy(catalog, requester, member, team, fraud):
+    from catalog.ownership import set_owner
+
+    project = catalog.project("race-0", owner=None, owner_ref="", descriptor=None)
+    stale = Project.objects.get(pk=project.pk)  # read by the second request before the first claim
+    set_owner(Project.objects.get(pk=project.pk), team, by=member, via="portal")
+
+    with pytest.raises(PermissionDenied, match="only its owners or staff"):
+        set_owner(stale, fraud, by=requester, via="portal")
+    project.refresh_from_db()
+    assert project.owner_team == team
+    assert [str(entry) for entry in entries(project)].count("Updated race-0") == 1  # the first claim only
+
+
+def test_a_claim_resolves_the_no_owner_finding_at_once(
+    catalog, member, team, django_capture_on_commit_callbacks
+):
+    from catalog.models import Finding
+    from catalog.ownership import set_owner
+    from catalog.rules.evaluate import evaluate_rules
+
+    project = catalog.project("lost", owner=None, owner_ref="", descriptor=None)
+    evaluate_rules(codes=["no-owner"])
+    assert Finding.objects.filter(project=project, rule="no-owner", resolved_at=None).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        set_owner(project, team, by=member, via="portal")
+
+    assert not Finding.objects.filter(project=project, rule="no-owner", resolved_at=None).exists()
+
+
+def test_claiming_a_descriptor_owned_project_names_the_file_not_a_transfer(
+    client, requester, fraud, team_model, catalog
+):
+    team_model.descriptor = catalog.descriptor_file("ml/catalog-info.yaml", repository=team_model.repository)
+    team_model.save(update_fields=["descriptor"])
+    client.force_login(requester)
+    response = panel_post(client, "project-claim", "default", "team-model", team=fraud.pk)
+    text = response.content.decode()
+    assert response.status_code == 400 and "ml/catalog-info.yaml" in text and "ask for a transfer" not in text
+
+
+def test_a_refusal_without_htmx_is_shown_after_the_redirect(client, requester, team, catalog):
+    catalog.project("nobodys", owner=None, owner_ref="", descriptor=None)
+    client.force_login(requester)
+    response = client.post(
+        reverse("project-claim", args=["default", "nobodys"]), {"team": team.pk}, follow=True
+    )
+    assert "Ownership not changed: you can make only one of your own teams" in response.content.decode()
