@@ -174,7 +174,11 @@ def test_ill_take_it_claims_an_unowned_project_and_acknowledges(
     assert first.body["blocks"][2]["elements"][0]["text"] == (
         ":raising_hand: <@U0ADA> took it; nobodys is now owned by ada."
     )
-    assert second.body["blocks"][2]["elements"][0]["text"] == ":raising_hand: <@U0ADA> took it."
+    # The claim re-evaluated the ownership rules: the "no owner" finding is resolved by the second click.
+    assert finding.resolved_at is not None
+    assert second.body["blocks"][2]["elements"][0]["text"] == (
+        f":white_check_mark: Resolved on {finding.resolved_at:%Y-%m-%d}: nothing left to do."
+    )
 
 
 def test_ill_take_it_on_a_team_project_acknowledges_and_keeps_the_owner(

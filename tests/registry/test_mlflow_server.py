@@ -318,6 +318,6 @@ def test_sync_of_a_real_mlflow_server(mlflow_server, tmp_path):
     source.config = {**source.config, "retries": 1}
     source.save()
     run = sync_source(source)
-    assert run.status == SyncRun.Status.PARTIAL and "ConnectError" in run.errors[0]["message"]
+    assert run.status == SyncRun.Status.FAILED and "ConnectError" in run.errors[0]["message"]
     assert RegisteredModel.objects.filter(gone_at__isnull=True).count() == 4
     assert Project.objects.get(name="fraud").registered_models.get().production_version.version == "2"
