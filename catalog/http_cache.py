@@ -7,7 +7,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from catalog.bulk import bulk_update
+from catalog.bulk import insert_rows, prepared, update_rows
 from catalog.models import HttpCacheEntry, Source
 
 BATCH_SIZE = 500
@@ -26,7 +26,8 @@ class SourceHttpCache:
     def __init__(self, source: Source) -> None:
         self.source = source
         self._lock = threading.Lock()
-        self._rows = {row.key: row for row in HttpCacheEntry.objects.filter(source=source)}
+        rows = HttpCacheEntry.objects.filter(source=source).values_list("pk", "key", "etag", "body")
+        self._rows: dict[str, tuple[int, str, Any]] = {key: (pk, etag, body) for pk, key, etag, body in rows}
         self._new: dict[str, tuple[str, str, Any]] = {}  # key -> (url, etag, body)
         self._used: set[str] = set()
 
@@ -37,7 +38,7 @@ class SourceHttpCache:
             if key in self._new:
                 return self._new[key][1:]
             row = self._rows.get(key)
-        return (row.etag, row.body) if row else None
+        return row[1:] if row else None
 
     def put(self, url: str, etag: str, body: Any) -> None:
         key = url_key(url)
@@ -46,24 +47,28 @@ class SourceHttpCache:
             self._new[key] = (url, etag, body)
 
     def save(self, *, now: datetime, prune: bool = False) -> None:
-        """Write the answers ``put`` since loading; with ``prune``, delete the stored ones this run did not
-        ask for (call it only after a complete read, when every URL still in use was asked).
+        """Write the answers ``put`` since loading (or the last save); with ``prune``, delete the stored
+        ones this run did not ask for (call it only after a complete read, when every URL still in use was
+        asked). Rows go through ``catalog.bulk``'s driver-level writes: a sync stores thousands.
         """
-        to_create, to_update = [], []
+        fetched_at = prepared(HttpCacheEntry, "fetched_at", now)
+        to_insert, to_update = [], []
         for key, (url, etag, body) in self._new.items():
+            values = [etag, prepared(HttpCacheEntry, "body", body), fetched_at]
             row = self._rows.get(key)
             if row is None:
-                to_create.append(
-                    HttpCacheEntry(source=self.source, key=key, url=url, etag=etag, body=body, fetched_at=now)
-                )
+                to_insert.append([self.source.pk, key, url, *values])
             else:
-                row.etag, row.body, row.fetched_at = etag, body, now
-                to_update.append(row)
-        HttpCacheEntry.objects.bulk_create(to_create, batch_size=BATCH_SIZE)
-        bulk_update(HttpCacheEntry, to_update, ["etag", "body", "fetched_at"])
+                to_update.append([*values, row[0]])
+        insert_rows(HttpCacheEntry, ("source", "key", "url", "etag", "body", "fetched_at"), to_insert)
+        update_rows(HttpCacheEntry, ("etag", "body", "fetched_at"), to_update)
         if prune:
-            stale = [row.pk for key, row in self._rows.items() if key not in self._used]
+            stale = [row[0] for key, row in self._rows.items() if key not in self._used]
             for start in range(0, len(stale), BATCH_SIZE):
                 HttpCacheEntry.objects.filter(pk__in=stale[start : start + BATCH_SIZE]).delete()
-        self._rows.update({row.key: row for row in (*to_create, *to_update)})
+        if to_insert:
+            pks = dict(HttpCacheEntry.objects.filter(source=self.source).values_list("key", "pk"))
+        for key, (_, etag, body) in self._new.items():
+            pk = self._rows[key][0] if key in self._rows else pks[key]
+            self._rows[key] = (pk, etag, body)
         self._new.clear()

@@ -382,3 +382,20 @@ def test_sync_run_lists_what_changed(source):
     assert tally.changes == {"updated": {"project": ["default/fraud-model"]}}
     tally = sync(source)
     assert tally.changes["orphaned"] == {"project": ["default/fraud-model"]}
+
+
+def test_a_sync_raises_the_gc_threshold_and_the_last_one_out_restores_it():
+    import gc
+
+    from catalog.sync import GC_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == max(GC_THRESHOLD, before[0])
+        with fewer_collections():  # a second sync at the same time, in another thread
+            pass
+        assert gc.get_threshold()[0] == max(GC_THRESHOLD, before[0])
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_collections():
+        raise RuntimeError("a failed sync restores it too")
+    assert gc.get_threshold() == before

@@ -25,7 +25,7 @@ import base64
 import binascii
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import quote, urlsplit
 
 from catalog.connectors import ci, hosted
@@ -74,6 +74,22 @@ def make_client(settings: hosted.HostedConfig, cache: HttpCache | None) -> ApiCl
 
 
 # Shapes: what is kept of each answer (and so cached).
+
+
+# Schemas: the fields read of GitHub's larger answers, for msgspec to decode (the rest is skipped unbuilt;
+# a repository object is ~6 KB, a commit ~3 KB, a workflow run ~12 KB, of which a few fields are read).
+_REPO_FIELDS = ("id", "name", "full_name", "html_url", "default_branch", "archived", "fork", "topics")
+_Repo = TypedDict("_Repo", dict.fromkeys(_REPO_FIELDS, Any), total=False)  # type: ignore[misc]
+
+
+class _CommitDetail(TypedDict, total=False):
+    author: Any
+    committer: Any
+
+
+class _Commit(TypedDict, total=False):
+    sha: Any
+    commit: _CommitDetail
 
 
 def _repo_shape(repo: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +155,17 @@ RUN_FIELDS = (
 )
 
 
+_RUN_KEYS = frozenset(RUN_FIELDS)
+_Run = TypedDict("_Run", dict.fromkeys(RUN_FIELDS, Any), total=False)  # type: ignore[misc]
+
+
+class _RunsPage(TypedDict, total=False):
+    workflow_runs: list[_Run]
+
+
 def _run_shape(run: dict[str, Any]) -> dict[str, Any]:
+    if run.keys() == _RUN_KEYS:  # as _Run decodes a complete run: nothing to fill in
+        return run
     return {k: run.get(k) for k in RUN_FIELDS}
 
 
@@ -202,14 +228,14 @@ class _Reader:
             path, params = f"orgs/{owner}/repos", {"type": "all", "sort": "full_name"}
         else:
             path, params = f"users/{owner}/repos", {"type": "owner", "sort": "full_name"}
-        for repo in self.client.paginate(path, params, shape=_repo_shape):
+        for repo in self.client.paginate(path, params, shape=_repo_shape, schema=list[_Repo]):
             if self.settings.wants(
                 name=repo["name"], archived=repo["archived"], fork=repo["fork"], topics=repo["topics"]
             ):
                 yield repo
 
     def get_repository(self, full_name: str) -> dict[str, Any] | None:
-        return self.client.get(f"repos/{_path(full_name)}", shape=_repo_shape, missing=(404,))
+        return self.client.get(f"repos/{_path(full_name)}", shape=_repo_shape, schema=_Repo, missing=(404,))
 
     def read(self, repo: dict[str, Any]) -> RepositoryRecord:
         host = urlsplit(repo["html_url"]).hostname or ""
@@ -232,6 +258,7 @@ class _Reader:
             f"repos/{full}/commits",
             {"sha": branch, "since": _iso(self.since_query), "per_page": 100},
             shape=lambda body: [_commit_shape(c) for c in body],
+            schema=list[_Commit],
             missing=(409,),  # an empty repository
         )
         if commits is None:
@@ -243,6 +270,7 @@ class _Reader:
                     f"repos/{full}/commits",
                     {"sha": branch, "since": _iso(self.since_query), "per_page": 100, "page": page},
                     shape=lambda body: [_commit_shape(c) for c in body],
+                    schema=list[_Commit],
                 )
                 window += [_commit(c) for c in more]
                 if len(more) < 100:
@@ -253,6 +281,7 @@ class _Reader:
                 f"repos/{full}/commits",
                 {"sha": branch, "per_page": 1},
                 shape=lambda body: [_commit_shape(c) for c in body],
+                schema=list[_Commit],
                 missing=(409,),
             )
             last = _commit(latest[0]) if latest else None
@@ -323,6 +352,7 @@ class _Reader:
                 per_page=self.settings.runs,
                 items=lambda b: b["workflow_runs"],
                 shape=_run_shape,
+                schema=_RunsPage,
                 max_pages=1,
             )
         )
@@ -342,6 +372,7 @@ class _Reader:
                         per_page=MISSING_WORKFLOW_RUNS,
                         items=lambda b: b["workflow_runs"],
                         shape=_run_shape,
+                        schema=_RunsPage,
                         max_pages=1,
                     )
                 ]

@@ -197,8 +197,10 @@ def parse_config(
     )
 
 
-# GitHub: alphanumerics and single hyphens, neither first nor last, at most 39 characters.
+# GitHub: alphanumerics and single hyphens, neither first nor last, at most 39 characters. A user of an
+# Enterprise Managed Users enterprise is "handle_shortcode": users may also hold single underscores.
 _GITHUB_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
+_GITHUB_USER = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|[-_](?=[A-Za-z0-9])){0,38}")
 # GitLab: a path segment of letters, digits, "_", "-" and ".", starting with a letter, digit or "_".
 _GITLAB_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
@@ -206,12 +208,17 @@ _GITLAB_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 def owner_problem(owner_key: str, owner: str) -> str | None:
     """Why ``owner`` is not a valid ``owner_key`` ("org" or "user": a GitHub login; "group": a GitLab
     group path such as ``ml/platform``), or None. Rules: GitHub's username and GitLab's path rules."""
+    if owner_key == "org" and not _GITHUB_LOGIN.fullmatch(owner):
+        return (
+            "must be a GitHub login: letters, digits and single hyphens, not first or last, "
+            "at most 39 characters"
+        )
+    if owner_key == "user" and not _GITHUB_USER.fullmatch(owner):
+        return (
+            "must be a GitHub login: letters, digits and single hyphens (or underscores, for managed "
+            "users), not first or last, at most 39 characters"
+        )
     if owner_key in ("org", "user"):
-        if not _GITHUB_LOGIN.fullmatch(owner):
-            return (
-                "must be a GitHub login: letters, digits and single hyphens, not first or last, "
-                "at most 39 characters"
-            )
         return None
     for segment in owner.split("/"):
         if not _GITLAB_SEGMENT.fullmatch(segment) or ".." in segment or segment.endswith((".git", ".atom")):

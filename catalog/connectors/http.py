@@ -1,7 +1,8 @@
 """One HTTP client for the connectors that read REST APIs (GitHub, GitLab, later MLflow).
 
-``ApiClient`` sends through one ``httpx.HTTPTransport`` (thread-safe: connectors share it across a thread
-pool; HTTP/1.1 keep-alive, its pool sized to the concurrency) and adds:
+``ApiClient`` is thread-safe (connectors share one across a thread pool): each thread that uses it gets
+its own HTTP/1.1 keep-alive connection, through httpcore, the transport layer of httpx. Answers are
+``httpx.Response`` objects (headers, ``Link`` parsing, gzip and deflate decoding). On top it adds:
 
 - **conditional requests**: with a cache (``HttpCache``), a GET sends the stored ``ETag`` as
   ``If-None-Match``; a ``304 Not Modified`` returns the stored body (GitHub does not count it against the
@@ -14,9 +15,16 @@ pool; HTTP/1.1 keep-alive, its pool sized to the concurrency) and adds:
   none, as GitHub's docs ask). The caller reschedules: nothing here sleeps until a reset.
 - **retries**: timeouts, connection errors and 5xx answers are retried with exponential backoff and jitter
   (stamina), a bounded number of times.
-- **redirects** are followed on the same host only; one to another host raises ``HttpError``.
-  The transport is called directly, not through ``httpx.Client``: the client's per-request layers (URL
-  merging, cookie jar, auth flow, hooks) cost about a third of a request's CPU, and none is needed here.
+- **one origin**: requests, next pages and redirects stay on the scheme, host and port of ``base_url``
+  (an upgrade from http to https excepted); a URL elsewhere raises ``HttpError`` before anything is
+  sent, so a source's token never reaches another server.
+- **CPU**: a sync sends thousands of requests, and on a 2-core machine their CPU, not the network, sets
+  its pace (``benchmarks/ci_sync.py``). So requests go straight to a per-thread ``httpcore``
+  connection pool: ``httpx.Client`` adds URL merging, cookies, auth flows and hooks (none needed here),
+  a pool shared by threads takes a lock and polls every idle socket on each request, and parsing each
+  request's URL into an ``httpx.URL`` validated it character by character: together about a third of
+  the sync's CPU. Bodies are decoded with ``orjson``, or with a ``msgspec`` type that keeps only the
+  fields a connector reads (GitHub's run pages: 30 runs weigh ~360 KB, of which ~5% is read).
 - **errors** (``HttpError``) carry the method, URL and status; tokens travel in headers, never in URLs.
 
 Specs: https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api,
@@ -27,15 +35,18 @@ https://docs.gitlab.com/ee/api/rest/#pagination, https://docs.gitlab.com/ee/secu
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlencode, urljoin
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
+import httpcore
 import httpx
+import msgspec
 import orjson
 import stamina
 
@@ -174,18 +185,21 @@ class ApiClient:
         cache_version: int = 1,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
+        self._origin = _origin(self.base_url)
+        if self._origin is None:
+            raise ValueError(f"{base_url!r} is not an http(s) URL with a host")
         self.cache_version = cache_version
         self.cache = cache
         self.next_page = next_page
         self.attempts = attempts
         self.stats = Stats()
         self._lock = threading.Lock()
-        self._headers = {**DEFAULT_HEADERS, **(headers or {})}
+        merged = httpx.Headers({**DEFAULT_HEADERS, **(headers or {})})
+        self._headers = [(name, value) for name, value in merged.raw if name.lower() != b"host"]
         self._timeout = httpx.Timeout(timeout).as_dict()
-        self._transport = httpx.HTTPTransport(
-            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-            http2=False,
-        )
+        self._ssl_context = httpx.create_ssl_context()  # loading the CA bundle costs ~80 ms: once
+        self._local = threading.local()
+        self._pools: list[httpcore.ConnectionPool] = []
 
     def __enter__(self) -> ApiClient:
         return self
@@ -194,11 +208,26 @@ class ApiClient:
         self.close()
 
     def close(self) -> None:
-        self._transport.close()
+        with self._lock:
+            pools, self._pools = self._pools, []
+        for pool in pools:
+            pool.close()
+
+    def _pool(self) -> httpcore.ConnectionPool:
+        """The calling thread's connection pool: one keep-alive connection per thread."""
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = httpcore.ConnectionPool(
+                ssl_context=self._ssl_context, max_connections=1, max_keepalive_connections=1
+            )
+            self._local.pool = pool
+            with self._lock:
+                self._pools.append(pool)
+        return pool
 
     def url(self, path: str, params: dict[str, Any] | None = None) -> str:
         """The absolute URL of ``path`` (relative to ``base_url``, or absolute) with ``params`` sorted."""
-        url = path if "://" in path else urljoin(self.base_url, path.lstrip("/"))
+        url = path if "://" in path else self.base_url + path.lstrip("/")
         if params:
             query = urlencode(sorted((k, str(v)) for k, v in params.items() if v is not None))
             url = f"{url}{'&' if '?' in url else '?'}{query}"
@@ -210,13 +239,16 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         *,
         shape: Callable[[Any], Any] | None = None,
+        schema: Any = None,
         missing: tuple[int, ...] = (),
     ) -> Any:
         """GET one JSON document; return ``shape(body)`` (or the body), or None when the status is in
-        ``missing`` (e.g. 404 for a file that may not exist). Raises ``RateLimited``, or ``HttpError``
-        for any other failure (after retries for timeouts and 5xx), including a body that is not JSON.
+        ``missing`` (e.g. 404 for a file that may not exist). ``schema``, a type msgspec decodes (a
+        ``TypedDict`` naming the fields kept), replaces plain JSON parsing: what it does not name is
+        skipped. Raises ``RateLimited``, or ``HttpError`` for any other failure (after retries for timeouts
+        and 5xx), including a body that is not JSON or not of the ``schema``.
         """
-        body, _ = self._get(self.url(path, params), shape=shape, missing=missing, per_page=0)
+        body, _ = self._get(self.url(path, params), shape=shape, schema=schema, missing=missing, per_page=0)
         return body
 
     def paginate(
@@ -227,13 +259,15 @@ class ApiClient:
         per_page: int = 100,
         items: Callable[[Any], list] | None = None,
         shape: Callable[[Any], Any] | None = None,
+        schema: Any = None,
         max_pages: int | None = None,
     ) -> Iterator[Any]:
         """Yield every item of a paginated list, page by page (each page is one conditional request).
 
         ``items`` picks the list from a page's body (default: the body is the list, as on GitLab and in
         most GitHub lists; ``lambda b: b["workflow_runs"]`` for GitHub's wrapped ones); ``shape`` is
-        applied to each item before it is cached and yielded. ``max_pages`` stops early. Raises as ``get``.
+        applied to each item before it is cached and yielded; ``schema`` is a page's type, as in ``get``.
+        ``max_pages`` stops early. Raises as ``get``.
         """
         url: str | None = self.url(path, {**(params or {}), "per_page": per_page})
 
@@ -245,19 +279,25 @@ class ApiClient:
 
         pages = 0
         while url and (max_pages is None or pages < max_pages):
-            rows, url = self._get(url, shape=page_shape, missing=(), per_page=per_page)
+            rows, url = self._get(url, shape=page_shape, schema=schema, missing=(), per_page=per_page)
             pages += 1
             yield from rows
 
     # The request itself
 
     def _get(
-        self, url: str, *, shape: Callable[[Any], Any] | None, missing: tuple[int, ...], per_page: int
+        self,
+        url: str,
+        *,
+        shape: Callable[[Any], Any] | None,
+        schema: Any,
+        missing: tuple[int, ...],
+        per_page: int,
     ) -> tuple[Any, str | None]:
         cached = self.cache.get(url) if self.cache is not None else None
         if cached and cached[1].get("v") != self.cache_version:
             cached = None  # stored by another version of the connector's shapes: ask for the full answer
-        headers = {"If-None-Match": cached[0]} if cached else {}
+        headers = [(b"If-None-Match", cached[0].encode())] if cached else []
         response = self._send(url, headers)
         if response.status_code == 304 and cached:
             stored = cached[1]
@@ -267,8 +307,14 @@ class ApiClient:
         if response.status_code >= 400:
             raise HttpError(_reason(response), url=url, status=response.status_code)
         try:
-            body = orjson.loads(response.content)  # a run page of GitHub's weighs ~400 KB: parse it fast
-        except orjson.JSONDecodeError as exc:
+            body = _decoder(schema).decode(response.content) if schema else orjson.loads(response.content)
+        except (orjson.JSONDecodeError, msgspec.DecodeError) as exc:
+            if isinstance(exc, msgspec.ValidationError):
+                raise HttpError(
+                    f"the answer does not have the documented shape: {exc}",
+                    url=url,
+                    status=response.status_code,
+                ) from None
             raise HttpError(
                 f"the answer is not valid JSON: {exc}", url=url, status=response.status_code
             ) from None
@@ -286,7 +332,7 @@ class ApiClient:
             self.cache.put(url, etag, {"data": data, "next": following, "v": self.cache_version})
         return data, following
 
-    def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
+    def _send(self, url: str, headers: list[tuple[bytes, bytes]]) -> httpx.Response:
         """One GET, retried on timeouts, connection errors and 5xx; raises RateLimited or HttpError."""
         try:
             for attempt in stamina.retry_context(
@@ -301,10 +347,10 @@ class ApiClient:
                         self._count(retry=True)
                     try:
                         response = self._request(url, headers)
-                    except httpx.TimeoutException as exc:
+                    except httpcore.TimeoutException as exc:
                         raise HttpError(f"timed out ({type(exc).__name__})", url=url) from exc
-                    except httpx.TransportError as exc:
-                        raise HttpError(f"connection failed: {exc}", url=url) from exc
+                    except _CONNECTION_ERRORS as exc:
+                        raise HttpError(f"connection failed: {exc or type(exc).__name__}", url=url) from exc
                     self._count(not_modified=response.status_code == 304)
                     _raise_for_limits(response, url)
                     return response
@@ -312,25 +358,68 @@ class ApiClient:
             raise HttpError(exc.reason, url=url, status=exc.status) from exc
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
 
-    def _request(self, url: str, headers: dict[str, str]) -> httpx.Response:
-        """One GET through the transport, its body read; same-host redirects followed (see
-        ``refuse_redirect_to_other_host``). Raises httpx's transport errors, or HttpError.
+    def _request(self, url: str, headers: list[tuple[bytes, bytes]]) -> httpx.Response:
+        """One GET through the calling thread's connection, its body read and decoded; redirects on the
+        API's own host followed. Raises httpcore's errors, or HttpError (a URL or redirect elsewhere, a
+        body whose Content-Encoding does not decode).
         """
         for _ in range(MAX_REDIRECTS + 1):
-            request = httpx.Request(
-                "GET", url, headers={**self._headers, **headers}, extensions={"timeout": self._timeout}
+            target, host = self._target(url)
+            request = httpcore.Request(
+                b"GET",
+                target,
+                headers=[(b"Host", host), *self._headers, *headers],
+                extensions={"timeout": self._timeout},
             )
-            response = self._transport.handle_request(request)
-            response.request = request
+            raw = self._pool().handle_request(request)
             try:
-                response.read()
+                content = raw.read()
             finally:
-                response.close()
+                raw.close()
+            try:
+                response = httpx.Response(raw.status, headers=raw.headers, content=content)
+            except httpx.DecodingError as exc:
+                raise HttpError(
+                    f"the answer could not be decoded: {exc}", url=url, status=raw.status
+                ) from None
             if not response.has_redirect_location:
                 return response
-            refuse_redirect_to_other_host(response)
-            url = str(response.url.join(response.headers["location"]))
+            location = urljoin(url, response.headers["location"])
+            if not self._allowed(location):
+                parts = urlsplit(location)
+                raise HttpError(
+                    f"redirected to {parts.scheme}://{parts.netloc}, another host: not followed",
+                    url=url,
+                    status=response.status_code,
+                )
+            url = location
         raise HttpError(f"more than {MAX_REDIRECTS} redirects", url=url, status=response.status_code)
+
+    def _allowed(self, url: str) -> bool:
+        """Whether ``url`` is on the API's origin, or its https upgrade (the same host)."""
+        origin = _origin(url)
+        if origin is None:
+            return False
+        if origin == self._origin:
+            return True
+        return origin[1] == self._origin[1] and (self._origin[0], origin[0]) == ("http", "https")
+
+    def _target(self, url: str) -> tuple[httpcore.URL, bytes]:
+        """httpcore's URL of ``url`` and its ``Host`` header; raises HttpError for a URL off the API's host
+        (a ``Link`` to another server, say)."""
+        if not self._allowed(url):
+            raise HttpError(f"not on the API's host ({self.base_url}): not requested", url=url)
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if not target.isascii():
+            target = quote(target, safe="/?&=%:@!$'()*+,;~")
+        target_url = httpcore.URL(
+            scheme=parts.scheme.lower().encode(),
+            host=(parts.hostname or "").encode("idna"),
+            port=parts.port,
+            target=target.encode("ascii"),
+        )
+        return target_url, parts.netloc.rpartition("@")[2].encode("idna")
 
     def _count(self, *, not_modified: bool = False, retry: bool = False) -> None:
         with self._lock:
@@ -341,23 +430,34 @@ class ApiClient:
             self.stats.not_modified += not_modified
 
 
-def refuse_redirect_to_other_host(response: httpx.Response) -> None:
-    """Raise HttpError for a redirect to another host (or port, or down to http); return otherwise.
+# What httpcore raises when no answer came (timeouts are caught apart).
+_CONNECTION_ERRORS = (
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.ProxyError,
+    httpcore.UnsupportedProtocol,
+    httpcore.ConnectionNotAvailable,
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
-    Same-host redirects (a renamed repository on GitHub, http -> https) are followed; one elsewhere could
-    point a source's reads, and its token, at any server the portal reaches, so it is refused.
-    """
-    if not response.has_redirect_location:
-        return
-    source, target = response.url, response.url.join(response.headers["location"])
-    upgrade = (source.scheme, target.scheme) == ("http", "https")
-    same_origin = target.scheme == source.scheme and target.port == source.port
-    if target.host.lower() != source.host.lower() or not (same_origin or upgrade):
-        raise HttpError(
-            f"redirected to {target.scheme}://{target.netloc.decode()}, another host: not followed",
-            url=str(source),
-            status=response.status_code,
-        )
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of an http(s) URL, lowercased, the port made explicit; None otherwise."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+
+
+@functools.cache
+def _decoder(schema: Any) -> msgspec.json.Decoder:
+    """A msgspec JSON decoder of ``schema``, made once per type (making one compiles the type)."""
+    return msgspec.json.Decoder(schema)
 
 
 def _retry_backoff(exc: Exception) -> bool | float:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from typing import Any, TypedDict
 
 import pytest
 from werkzeug import Response
@@ -245,3 +247,50 @@ def test_a_gzipped_answer_is_decoded(httpserver):
     )
     with ApiClient(httpserver.url_for("/")) as c:
         assert c.get("z") == {"ok": True}
+
+
+class Run(TypedDict, total=False):
+    id: Any
+    status: Any
+
+
+class Page(TypedDict, total=False):
+    workflow_runs: list[Run]
+
+
+def test_a_schema_keeps_only_its_fields_and_names_a_wrong_shape(httpserver):
+    httpserver.expect_request("/runs").respond_with_json(
+        {"total_count": 1, "workflow_runs": [{"id": 7, "status": "completed", "repository": {"id": 1}}]}
+    )
+    httpserver.expect_request("/bad").respond_with_json({"workflow_runs": {"id": 7}})
+    with ApiClient(httpserver.url_for("/")) as c:
+        assert c.get("runs", schema=Page) == {"workflow_runs": [{"id": 7, "status": "completed"}]}
+        with pytest.raises(HttpError, match=r"does not have the documented shape: .*\$\.workflow_runs"):
+            c.get("bad", schema=Page)
+
+
+def test_an_answer_that_does_not_decompress_is_an_error_with_the_url(httpserver):
+    httpserver.expect_request("/z").respond_with_response(
+        Response(b"not gzip at all", headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
+    )
+    with ApiClient(httpserver.url_for("/")) as c, pytest.raises(HttpError) as raised:
+        c.get("z")
+    assert "could not be decoded" in str(raised.value) and raised.value.status == 200
+    assert raised.value.url.endswith("/z")
+
+
+def test_each_thread_keeps_its_own_connection_and_close_ends_them(api):
+    api.routes["/x"] = {"ok": True}
+    c = client(api, concurrency=4)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(lambda _: c.get("x"), range(40))) == [{"ok": True}] * 40
+    pools = list(c._pools)
+    assert 1 <= len(pools) <= 4
+    assert all(len(p.connections) <= 1 for p in pools)
+    c.close()
+    assert c._pools == [] and all(p.connections == [] for p in pools)
+
+
+def test_a_base_url_that_is_not_http_is_refused():
+    with pytest.raises(ValueError, match="not an http"):
+        ApiClient("ftp://example.com/api")

@@ -268,6 +268,9 @@ def test_mlflow_auth_variable_names_are_checked_too():
         (["--kind", "github", "--org=ml-"], "^--org: "),
         (["--kind", "github", "--org", "ml--org"], "^--org: "),
         (["--kind", "github", "--user", "a" * 40], "^--user: "),
+        (["--kind", "github", "--user", "octo__cat"], "^--user: "),
+        (["--kind", "github", "--user", "octo_"], "^--user: "),
+        (["--kind", "github", "--org", "ml_org"], "^--org: "),
         (["--kind", "gitlab", "--group", "ml/../x"], "^--group: .*GitLab group path"),
         (["--kind", "gitlab", "--group", "ml//x"], "^--group: "),
         (["--kind", "gitlab", "--group", "ml org"], "^--group: "),
@@ -282,7 +285,8 @@ def test_owner_and_name_pattern_syntax(args, match):
 def test_valid_owners_and_patterns_pass():
     add("a", "--kind", "github", "--org", "ml-org-2", "--name-pattern", "model-[a-z]*")
     add("b", "--kind", "gitlab", "--group", "ml.team/sub_group/x-y", "--name-pattern", "[]]x")
-    assert Source.objects.count() == 2
+    add("c", "--kind", "github", "--user", "mona-lisa_octo")  # an Enterprise Managed Users login
+    assert Source.objects.count() == 3
 
 
 def test_an_unset_webhook_secret_variable_is_a_warning_too(monkeypatch):

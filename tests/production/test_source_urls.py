@@ -159,6 +159,20 @@ def test_api_client_refuses_a_redirect_to_another_host(httpserver, elsewhere, ho
     assert elsewhere.log == []
 
 
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_api_client_refuses_a_next_page_on_another_host(httpserver, elsewhere, host):
+    """A ``Link`` header naming another server is not followed: the token would go with the request."""
+    target = f"http://{host}:{elsewhere.port}/"
+    httpserver.expect_request("/orgs/acme/repos").respond_with_json(
+        [{"id": 1}], headers={"Link": f'<{target}>; rel="next"'}
+    )
+    client = ApiClient(httpserver.url_for("/"), headers={"Authorization": "Bearer tok"})
+    with client, pytest.raises(HttpError, match="not on the API's host") as raised:
+        list(client.paginate("orgs/acme/repos"))
+    assert raised.value.url == target
+    assert elsewhere.log == []
+
+
 def test_mlflow_connector_does_not_follow_redirects(httpserver, elsewhere, tmp_path):
     httpserver.expect_request("/api/2.0/mlflow/registered-models/search").respond_with_response(
         redirect_to(f"http://localhost:{elsewhere.port}/")
