@@ -156,3 +156,19 @@ def select_rows(queryset: models.QuerySet) -> list[tuple]:
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def from_db(model: type[models.Model], field: str) -> Callable[[Any], Any]:
+    """The function turning a raw value of ``model.field``, as ``select_rows`` returns it, into what a
+    queryset would give (Django's own converters for the backend and the field, applied once per value
+    asked: for the few values kept out of many rows read)."""
+    connection = connections[router.db_for_read(model)]
+    column = model._meta.get_field(field).get_col(model._meta.db_table)
+    converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+
+    def convert(value: Any) -> Any:
+        for converter in converters:
+            value = converter(value, column, connection)
+        return value
+
+    return convert

@@ -19,7 +19,7 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 
 from catalog import sync
-from catalog.bulk import bulk_update
+from catalog.bulk import bulk_update, from_db, select_rows
 from catalog.connectors.records import PipelineRecord, PipelineRunRecord, RepositoryRecord
 from catalog.models import Pipeline, PipelineRun, PortalStatus, Repository
 
@@ -171,38 +171,29 @@ def refresh_latest(pipeline_ids: list[int]) -> None:
         facts: dict[int, dict[str, Any]] = {
             pk: {"latest_status": "", "latest_run_at": None, "failing_since": None} for pk in chunk
         }
-        # Statuses first, without timestamps (a first sync has 30,000 runs, and converting their times
-        # costs more than the query), then the times of the runs the facts name.
-        latest: dict[int, int] = {}  # pipeline -> pk of its newest conclusive run
-        first_failure: dict[int, int] = {}  # pipeline -> pk of the oldest failure of its open red streak
-        streak_open: set[int] = set()
-        rows = (
+        # Raw rows (a first sync reads 30,000 runs back), their times converted only where kept. One
+        # query: a run trimmed by a webhook in between cannot go missing.
+        to_datetime = from_db(PipelineRun, "created_at")  # started_at is the same kind of field
+        streak_open: dict[int, bool] = {}
+        rows = select_rows(
             PipelineRun.objects.filter(pipeline_id__in=chunk, portal_status__in=CONCLUSIVE)
             .order_by("pipeline_id", "-created_at", "-pk")
-            .values_list("pipeline_id", "portal_status", "pk")
+            .values_list("pipeline_id", "portal_status", "created_at", "started_at")
         )
-        for pipeline_id, status, pk in rows:
-            if pipeline_id not in latest:
-                latest[pipeline_id] = pk
-                facts[pipeline_id]["latest_status"] = status
+        for pipeline_id, status, created, started in rows:
+            fact = facts[pipeline_id]
+            if not fact["latest_status"]:
+                fact["latest_status"], fact["latest_run_at"] = status, created
+                streak_open[pipeline_id] = status == PortalStatus.FAILURE
+            if streak_open.get(pipeline_id):
                 if status == PortalStatus.FAILURE:
-                    streak_open.add(pipeline_id)
-            if pipeline_id in streak_open:
-                if status == PortalStatus.FAILURE:
-                    first_failure[pipeline_id] = pk
+                    fact["failing_since"] = started if started is not None else created
                 else:
-                    streak_open.discard(pipeline_id)
-        times = {
-            pk: (created, started)
-            for pk, created, started in PipelineRun.objects.filter(
-                pk__in=[*latest.values(), *first_failure.values()]
-            ).values_list("pk", "created_at", "started_at")
-        }
-        for pipeline_id, pk in latest.items():
-            facts[pipeline_id]["latest_run_at"] = times[pk][0]
-        for pipeline_id, pk in first_failure.items():
-            created, started = times[pk]
-            facts[pipeline_id]["failing_since"] = started or created
+                    streak_open[pipeline_id] = False
+        for fact in facts.values():
+            for name in ("latest_run_at", "failing_since"):
+                if fact[name] is not None:
+                    fact[name] = to_datetime(fact[name])
         changed = []
         for pipeline in Pipeline.objects.filter(pk__in=chunk).only("pk", *facts[chunk[0]]):
             want = facts[pipeline.pk]

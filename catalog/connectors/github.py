@@ -68,7 +68,6 @@ def make_client(settings: hosted.HostedConfig, cache: HttpCache | None) -> ApiCl
         cache=cache,
         next_page=link_next_page,
         timeout=settings.timeout,
-        concurrency=settings.concurrency,
         cache_version=SHAPES_VERSION,
     )
 

@@ -59,7 +59,6 @@ def make_client(settings: hosted.HostedConfig, cache: HttpCache | None) -> ApiCl
         cache=cache,
         next_page=gitlab_next_page,
         timeout=settings.timeout,
-        concurrency=settings.concurrency,
         cache_version=SHAPES_VERSION,
     )
 

@@ -15,9 +15,10 @@ its own HTTP/1.1 keep-alive connection, through httpcore, the transport layer of
   none, as GitHub's docs ask). The caller reschedules: nothing here sleeps until a reset.
 - **retries**: timeouts, connection errors and 5xx answers are retried with exponential backoff and jitter
   (stamina), a bounded number of times.
-- **one origin**: requests, next pages and redirects stay on the scheme, host and port of ``base_url``
-  (an upgrade from http to https excepted); a URL elsewhere raises ``HttpError`` before anything is
-  sent, so a source's token never reaches another server.
+- **one origin**: every request goes to the scheme, host and port of ``base_url`` (or its https upgrade),
+  so a source's token never reaches another server. A next page named on another host (an alias or IP
+  of a GitHub Enterprise server, or a hostile answer) is read from ``base_url``'s origin with the same
+  path and query; a redirect elsewhere raises ``HttpError``.
 - **CPU**: a sync sends thousands of requests, and on a 2-core machine their CPU, not the network, sets
   its pace (``benchmarks/ci_sync.py``). So requests go straight to a per-thread ``httpcore``
   connection pool: ``httpx.Client`` adds URL merging, cookies, auth flows and hooks (none needed here),
@@ -37,12 +38,13 @@ from __future__ import annotations
 import email.utils
 import functools
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -169,7 +171,7 @@ class ApiClient:
     ``base_url`` prefixes relative paths; ``headers`` go with every request (tokens included: they are
     never logged or put in messages). ``cache`` enables conditional requests; ``cache_version`` names the
     shapes the caller keeps (bump it when a shape changes: answers stored under another are not used).
-    ``concurrency`` bounds the connections kept (use as many threads). ``stats`` counts what was sent.
+    Each thread that sends keeps one connection until ``close``. ``stats`` counts what was sent.
     """
 
     def __init__(
@@ -180,7 +182,6 @@ class ApiClient:
         cache: HttpCache | None = None,
         next_page: NextPage = link_next_page,
         timeout: float = DEFAULT_TIMEOUT,
-        concurrency: int = 16,
         attempts: int = RETRY_ATTEMPTS,
         cache_version: int = 1,
     ) -> None:
@@ -200,6 +201,7 @@ class ApiClient:
         self._ssl_context = httpx.create_ssl_context()  # loading the CA bundle costs ~80 ms: once
         self._local = threading.local()
         self._pools: list[httpcore.ConnectionPool] = []
+        self._generation = 0  # bumped by close: a thread's pool from before is not used again
 
     def __enter__(self) -> ApiClient:
         return self
@@ -208,21 +210,23 @@ class ApiClient:
         self.close()
 
     def close(self) -> None:
+        """Close every thread's connection; a request after this opens a new one (closed again here)."""
         with self._lock:
             pools, self._pools = self._pools, []
+            self._generation += 1
         for pool in pools:
             pool.close()
 
     def _pool(self) -> httpcore.ConnectionPool:
         """The calling thread's connection pool: one keep-alive connection per thread."""
-        pool = getattr(self._local, "pool", None)
-        if pool is None:
+        generation, pool = getattr(self._local, "pool", (-1, None))
+        if generation != self._generation:
             pool = httpcore.ConnectionPool(
                 ssl_context=self._ssl_context, max_connections=1, max_keepalive_connections=1
             )
-            self._local.pool = pool
             with self._lock:
                 self._pools.append(pool)
+                self._local.pool = (self._generation, pool)
         return pool
 
     def url(self, path: str, params: dict[str, Any] | None = None) -> str:
@@ -326,7 +330,7 @@ class ApiClient:
                 url=url,
                 status=response.status_code,
             ) from None
-        following = self.next_page(response, url, data, per_page) if per_page else None
+        following = self._on_origin(self.next_page(response, url, data, per_page)) if per_page else None
         etag = response.headers.get("etag")
         if self.cache is not None and etag:
             self.cache.put(url, etag, {"data": data, "next": following, "v": self.cache_version})
@@ -347,6 +351,8 @@ class ApiClient:
                         self._count(retry=True)
                     try:
                         response = self._request(url, headers)
+                    except (httpcore.LocalProtocolError, httpcore.UnsupportedProtocol) as exc:
+                        raise _Unsendable(f"the request cannot be sent: {exc}", url=url) from exc
                     except httpcore.TimeoutException as exc:
                         raise HttpError(f"timed out ({type(exc).__name__})", url=url) from exc
                     except _CONNECTION_ERRORS as exc:
@@ -395,6 +401,13 @@ class ApiClient:
             url = location
         raise HttpError(f"more than {MAX_REDIRECTS} redirects", url=url, status=response.status_code)
 
+    def _on_origin(self, url: str | None) -> str | None:
+        """``url`` (a next page) as a URL on the API's origin: one elsewhere keeps its path and query."""
+        if url is None or self._allowed(url):
+            return url
+        parts = urlsplit(url)
+        return urlunsplit((*urlsplit(self.base_url)[:2], parts.path, parts.query, ""))
+
     def _allowed(self, url: str) -> bool:
         """Whether ``url`` is on the API's origin, or its https upgrade (the same host)."""
         origin = _origin(url)
@@ -410,16 +423,17 @@ class ApiClient:
         if not self._allowed(url):
             raise HttpError(f"not on the API's host ({self.base_url}): not requested", url=url)
         parts = urlsplit(url)
+        scheme, host, port = _origin(url)  # type: ignore[misc]  # _allowed checked it is an http(s) URL
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        if not target.isascii():
-            target = quote(target, safe="/?&=%:@!$'()*+,;~")
+        if _NOT_IN_URLS.search(target):  # a space or quote in a server's Link or Location: as httpx did
+            target = quote(target, safe=_URL_CHARACTERS)
         target_url = httpcore.URL(
-            scheme=parts.scheme.lower().encode(),
-            host=(parts.hostname or "").encode("idna"),
-            port=parts.port,
-            target=target.encode("ascii"),
+            scheme=scheme.encode(), host=host.encode(), port=port, target=target.encode("ascii")
         )
-        return target_url, parts.netloc.rpartition("@")[2].encode("idna")
+        named = f"[{host}]" if ":" in host else host
+        if port != _DEFAULT_PORTS[scheme]:
+            named = f"{named}:{port}"
+        return target_url, named.encode()
 
     def _count(self, *, not_modified: bool = False, retry: bool = False) -> None:
         with self._lock:
@@ -439,19 +453,28 @@ _CONNECTION_ERRORS = (
     httpcore.ConnectionNotAvailable,
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# RFC 3986's characters (unreserved, reserved, and "%" of the escapes already made); others are escaped.
+_URL_CHARACTERS = "-._~:/?#[]@!$&'()*+,;=%"
+_NOT_IN_URLS = re.compile(r"[^A-Za-z0-9" + re.escape(_URL_CHARACTERS) + "]")
+
+
+class _Unsendable(HttpError):
+    """The request itself is malformed (a URL character HTTP refuses, say): not retried."""
 
 
 def _origin(url: str) -> tuple[str, str, int] | None:
-    """``(scheme, host, port)`` of an http(s) URL, lowercased, the port made explicit; None otherwise."""
+    """``(scheme, host, port)`` of an http(s) URL: lowercased, an international host name in its ASCII
+    (IDNA) form, the port made explicit; None for anything else."""
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError:
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
         return None
     scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if scheme not in _DEFAULT_PORTS or not host:
         return None
-    return scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[scheme]
+    return scheme, host.lower(), port or _DEFAULT_PORTS[scheme]
 
 
 @functools.cache
@@ -466,7 +489,9 @@ def _retry_backoff(exc: Exception) -> bool | float:
         if exc.retry_after is None:
             return True
         return exc.retry_after if exc.retry_after <= RETRY_AFTER_CAP else False
-    return isinstance(exc, HttpError) and exc.status is None and not isinstance(exc, RateLimited)
+    if isinstance(exc, (RateLimited, _Unsendable)):
+        return False
+    return isinstance(exc, HttpError) and exc.status is None
 
 
 def _raise_for_limits(response: httpx.Response, url: str) -> None:

@@ -69,6 +69,8 @@ def test_model_list_filters_in_place_and_a_model_answers_for_a_date(page, live_s
     expect(names).to_have_text(["sandbox"])
 
     page.locator("select[name=linked]").select_option("true")
+    expect(page).to_have_url(re.compile(r"[?&]linked=true\b"))
+    expect(names).to_have_text(["fraud-detector"])  # swapped in: clicking earlier could hit the old list
     names.first.click()
     expect(page.locator("h1")).to_have_text("fraud-detector")
     expect(page.locator("#production")).to_contain_text("v2")

@@ -281,7 +281,7 @@ def test_an_answer_that_does_not_decompress_is_an_error_with_the_url(httpserver)
 
 def test_each_thread_keeps_its_own_connection_and_close_ends_them(api):
     api.routes["/x"] = {"ok": True}
-    c = client(api, concurrency=4)
+    c = client(api)
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(lambda _: c.get("x"), range(40))) == [{"ok": True}] * 40
     pools = list(c._pools)
@@ -294,3 +294,45 @@ def test_each_thread_keeps_its_own_connection_and_close_ends_them(api):
 def test_a_base_url_that_is_not_http_is_refused():
     with pytest.raises(ValueError, match="not an http"):
         ApiClient("ftp://example.com/api")
+
+
+def test_characters_urls_do_not_allow_are_escaped_as_httpx_did(httpserver):
+    """A server's ``Location`` (or ``Link``) may hold a space or quotes: they are sent escaped."""
+    httpserver.expect_request("/old").respond_with_response(
+        Response(status=302, headers={"Location": "/new name"})
+    )
+    httpserver.expect_request("/new name").respond_with_json({"ok": True})
+    with ApiClient(httpserver.url_for("/")) as c:
+        assert c.get("old") == {"ok": True}
+    assert [entry[0].environ["RAW_URI"] for entry in httpserver.log] == ["/old", "/new%20name"]
+
+
+def test_host_header_leaves_out_the_default_port_and_keeps_others():
+    c = ApiClient("https://GHE.example.com:443/api/v3")
+    assert c._target("https://ghe.example.com/api/v3/x")[1] == b"ghe.example.com"
+    assert ApiClient("http://[::1]:8080/")._target("http://[::1]:8080/y")[1] == b"[::1]:8080"
+    assert c._allowed("https://ghe.example.com:443/z") and not c._allowed("https://other.example.com/z")
+
+
+def test_international_host_names_match_their_ascii_form():
+    c = ApiClient("https://bücher.example/api/v3")
+    assert c._allowed("https://xn--bcher-kva.example/api/v3/repos")
+
+
+def test_a_request_http_refuses_to_send_is_not_retried(api):
+    with client(api) as c, pytest.raises(HttpError, match="cannot be sent"):
+        c._send(f"{api.base_url}/x", [(b"X-Bad", b"line\r\nbreak")])
+    assert c.stats.retries == 0 and api.log == []
+
+
+def test_a_client_used_after_close_opens_and_closes_a_new_connection(api):
+    api.routes["/x"] = {"ok": True}
+    c = client(api)
+    assert c.get("x") == {"ok": True}
+    first = c._pools[0]
+    c.close()
+    assert c.get("x") == {"ok": True}  # from the same thread: a new pool, tracked again
+    [second] = c._pools
+    assert second is not first
+    c.close()
+    assert c._pools == []
