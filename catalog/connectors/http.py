@@ -7,14 +7,19 @@ its own HTTP/1.1 keep-alive connection, through httpcore, the transport layer of
 - **conditional requests**: with a cache (``HttpCache``), a GET sends the stored ``ETag`` as
   ``If-None-Match``; a ``304 Not Modified`` returns the stored body (GitHub does not count it against the
   rate limit). The cache stores what ``shape`` kept of the JSON body, plus the next page's URL.
-- **pagination**: GitHub's ``Link: <...>; rel="next"`` (RFC 8288), or GitLab's ``X-Next-Page``, which
-  is missing past 10,000 rows: then the next page is ``X-Page`` + 1 while pages come back full.
+- **pagination**: GitHub's ``Link: <...>; rel="next"`` (RFC 8288: any link whose relation types include
+  ``next``), or GitLab's ``X-Next-Page``, which is missing past 10,000 rows: then the next page is
+  ``X-Page`` + 1 while pages come back full. A 304 that names a next page is followed there (the list may
+  have grown behind an unchanged page). A next page already read, or a page repeating the one before,
+  is an error, not an endless sync.
 - **rate limits**: a 403 or 429 with ``x-ratelimit-remaining: 0`` (or ``RateLimit-Remaining``),
   ``retry-after``, or GitHub's secondary-limit message raises ``RateLimited`` with the time the API names
   (``x-ratelimit-reset`` epoch seconds, ``retry-after`` seconds or HTTP date; one minute when it names
-  none, as GitHub's docs ask). The caller reschedules: nothing here sleeps until a reset.
+  none, as GitHub's docs ask; at most an hour ahead, then it is asked again). The caller reschedules:
+  nothing here sleeps until a reset.
 - **retries**: timeouts, connection errors and 5xx answers are retried with exponential backoff and jitter
-  (stamina), a bounded number of times.
+  (stamina), a bounded number of times; a 5xx whose ``Retry-After`` is longer than 30 seconds raises
+  ``RateLimited`` at that time instead.
 - **one origin**: every request goes to the scheme, host and port of ``base_url`` (or its https upgrade),
   so a source's token never reaches another server. A next page named on another host (an alias or IP
   of a GitHub Enterprise server, or a hostile answer) is read from ``base_url``'s origin with the same
@@ -38,8 +43,10 @@ from __future__ import annotations
 import email.utils
 import functools
 import json
+import math
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -67,6 +74,7 @@ RETRY_ATTEMPTS = 4  # tries of one request that times out or gets a 5xx
 RETRY_BUDGET = 60.0  # seconds: retries of one request stop after this
 RETRY_AFTER_CAP = 30.0  # seconds: a 5xx's Retry-After longer than this is not waited for
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=1)
+MAX_RATE_LIMIT_WAIT = timedelta(hours=1)  # a longer wait named by an API is cut to this (then asked again)
 MAX_REDIRECTS = 5  # same-host hops followed for one request (a renamed repository takes one)
 DEFAULT_HEADERS = {  # sent with every request; the connectors' own headers override them
     "Accept": "application/json",
@@ -86,7 +94,8 @@ class HttpError(Exception):
 
 
 class RateLimited(HttpError):
-    """The API refused for a rate limit; retry at ``reset_at`` (aware UTC)."""
+    """The API refused for a rate limit (or, with a 5xx, asked to come back later); retry at ``reset_at``
+    (aware UTC)."""
 
     def __init__(self, message: str, *, url: str, status: int, reset_at: datetime, method: str = "GET"):
         self.reset_at = reset_at
@@ -146,9 +155,44 @@ NextPage = Callable[[httpx.Response, str, list, int], str | None]
 
 
 def link_next_page(response: httpx.Response, url: str, items: list, per_page: int) -> str | None:
-    """GitHub: the ``rel="next"`` target of the ``Link`` header (RFC 8288)."""
-    target = response.links.get("next", {}).get("url")
-    return urljoin(url, target) if target else None
+    """GitHub: the target of the ``Link`` header's link whose relation types include ``next``."""
+    for target, params in parse_link_header(", ".join(response.headers.get_list("link"))):
+        if "next" in params.get("rel", "").lower().split():
+            return urljoin(url, target)
+    return None
+
+
+# RFC 8288 section 3: link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param ), link-param =
+# token BWS [ "=" BWS ( token / quoted-string ) ]; link-values are separated by commas.
+_LINK_VALUE = re.compile(
+    r'\s*<([^>]*)>((?:\s*;\s*[^\s;,="]+(?:\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^\s;,"]*))?)*)\s*'
+)
+_LINK_PARAM = re.compile(r';\s*([^\s;,="]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,"]*))?')
+
+
+def parse_link_header(value: str) -> list[tuple[str, dict[str, str]]]:
+    """The links of a ``Link`` header (RFC 8288): ``(target, params)`` each, in order, with parameter
+    names lowercased, quoted values unquoted, and only the first of a repeated parameter kept (as the
+    RFC says for ``rel``). Parsing stops at the first link-value that does not follow the grammar.
+    """
+    links: list[tuple[str, dict[str, str]]] = []
+    position = 0
+    while position < len(value):
+        match = _LINK_VALUE.match(value, position)
+        if not match:
+            break
+        params: dict[str, str] = {}
+        for name, raw in _LINK_PARAM.findall(match[2]):
+            if raw.startswith('"'):
+                raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
+            params.setdefault(name.lower(), raw)
+        links.append((match[1].strip(), params))
+        position = match.end()
+        if position < len(value):
+            if value[position] != ",":
+                break
+            position += 1
+    return links
 
 
 def gitlab_next_page(response: httpx.Response, url: str, items: list, per_page: int) -> str | None:
@@ -271,9 +315,12 @@ class ApiClient:
         ``items`` picks the list from a page's body (default: the body is the list, as on GitLab and in
         most GitHub lists; ``lambda b: b["workflow_runs"]`` for GitHub's wrapped ones); ``shape`` is
         applied to each item before it is cached and yielded; ``schema`` is a page's type, as in ``get``.
-        ``max_pages`` stops early. Raises as ``get``.
+        ``max_pages`` stops early. Raises as ``get``, and ``HttpError`` when a next page would read again
+        a page already read (a ``Link`` back to it, or a page ignored by a server that repeats the last).
         """
         url: str | None = self.url(path, {**(params or {}), "per_page": per_page})
+        seen: set[str] = set()
+        previous: list | None = None
 
         def page_shape(body: Any) -> list:
             rows = items(body) if items else body
@@ -283,9 +330,18 @@ class ApiClient:
 
         pages = 0
         while url and (max_pages is None or pages < max_pages):
-            rows, url = self._get(url, shape=page_shape, schema=schema, missing=(), per_page=per_page)
+            seen.add(url)
+            rows, following = self._get(url, shape=page_shape, schema=schema, missing=(), per_page=per_page)
+            if following in seen:
+                raise HttpError(
+                    f"the next page is one already read ({following}): a pagination loop", url=url
+                )
+            if len(rows) > 1 and rows == previous:
+                repeat = "the page repeats the one before: the server ignores the page asked"
+                raise HttpError(repeat, url=url)
             pages += 1
             yield from rows
+            url, previous = following, rows
 
     # The request itself
 
@@ -305,7 +361,13 @@ class ApiClient:
         response = self._send(url, headers)
         if response.status_code == 304 and cached:
             stored = cached[1]
-            return stored["data"], stored.get("next")
+            following = stored.get("next")
+            if per_page and _PAGINATION_HEADERS.intersection(response.headers):
+                # The page is the same, but the list may have grown: the answer's own next page counts.
+                following = self._on_origin(self.next_page(response, url, stored["data"], per_page))
+                if following != stored.get("next") and self.cache is not None:
+                    self.cache.put(url, cached[0], {**stored, "next": following})
+            return stored["data"], following
         if response.status_code in missing:
             return None, None
         if response.status_code >= 400:
@@ -453,6 +515,8 @@ _CONNECTION_ERRORS = (
     httpcore.ConnectionNotAvailable,
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Headers that name a next page (GitHub's and GitLab's): a 304 that carries one is read for it.
+_PAGINATION_HEADERS = frozenset(("link", "x-next-page", "x-page"))
 # RFC 3986's characters (unreserved, reserved, and "%" of the escapes already made); others are escaped.
 _URL_CHARACTERS = "-._~:/?#[]@!$&'()*+,;=%"
 _NOT_IN_URLS = re.compile(r"[^A-Za-z0-9" + re.escape(_URL_CHARACTERS) + "]")
@@ -497,28 +561,49 @@ def _retry_backoff(exc: Exception) -> bool | float:
 def _raise_for_limits(response: httpx.Response, url: str) -> None:
     """Raise RateLimited for a rate-limit answer, _ServerError for a 5xx; return otherwise."""
     status = response.status_code
+    retry_after = retry_after_seconds(response)
     if status >= 500:
-        raise _ServerError(
-            _reason(response), url=url, status=status, retry_after=retry_after_seconds(response)
-        )
+        if retry_after is not None and retry_after > RETRY_AFTER_CAP:
+            # Too long to wait in a worker: the task is retried at the time the server names.
+            raise RateLimited(
+                f"unavailable: {_reason(response)}",
+                url=url,
+                status=status,
+                reset_at=_at(time.time() + retry_after),
+            )
+        raise _ServerError(_reason(response), url=url, status=status, retry_after=retry_after)
     if status not in (403, 429):
         return
-    now = datetime.now(UTC)
     headers = response.headers
     remaining = headers.get("x-ratelimit-remaining", headers.get("ratelimit-remaining"))
-    reset = headers.get("x-ratelimit-reset", headers.get("ratelimit-reset"))
-    retry_after = retry_after_seconds(response)
     reason = _reason(response)
+    minute_from_now = time.time() + DEFAULT_RATE_LIMIT_WAIT.total_seconds()
     if retry_after is not None:
-        reset_at = now + timedelta(seconds=retry_after)
-    elif remaining is not None and remaining.strip() == "0" and reset and reset.strip().isdigit():
-        # GitHub sends epoch seconds; GitLab's RateLimit-Reset is epoch seconds too.
-        reset_at = max(now, datetime.fromtimestamp(int(reset), UTC))
+        reset_at = _at(time.time() + retry_after)
+    elif remaining is not None and remaining.strip() == "0":
+        # GitHub and GitLab send the reset as epoch seconds; without a readable one, wait a minute.
+        reset = _epoch_seconds(headers.get("x-ratelimit-reset", headers.get("ratelimit-reset")))
+        reset_at = _at(reset if reset is not None else minute_from_now)
     elif status == 429 or any(marker in reason.lower() for marker in SECONDARY_LIMIT_MARKERS):
-        reset_at = now + DEFAULT_RATE_LIMIT_WAIT
+        reset_at = _at(minute_from_now)
     else:
         return  # a 403 that is about permissions, not limits
     raise RateLimited(f"rate limited: {reason}", url=url, status=status, reset_at=reset_at)
+
+
+def _at(epoch: float) -> datetime:
+    """``epoch`` (seconds) as an aware UTC datetime, kept between now and ``MAX_RATE_LIMIT_WAIT`` ahead."""
+    now = time.time()
+    return datetime.fromtimestamp(min(max(epoch, now), now + MAX_RATE_LIMIT_WAIT.total_seconds()), UTC)
+
+
+def _epoch_seconds(value: str | None) -> float | None:
+    """A reset header's epoch seconds (an integer, or a decimal); None when absent or not a number."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and math.isfinite(seconds) else None
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -527,7 +612,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
     if not value:
         return None
     if value.isdigit():
-        return float(value)
+        return float(value)  # a huge one is capped by the callers
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -12,7 +12,15 @@ from typing import Any, TypedDict
 import pytest
 from werkzeug import Response
 
-from catalog.connectors.http import ApiClient, HttpError, MemoryCache, RateLimited, gitlab_next_page
+from catalog.connectors.http import (
+    ApiClient,
+    HttpError,
+    MemoryCache,
+    RateLimited,
+    gitlab_next_page,
+    link_next_page,
+    parse_link_header,
+)
 from tests.hosted.fakeapi import FakeApi, Paged, json_response
 
 
@@ -336,3 +344,128 @@ def test_a_client_used_after_close_opens_and_closes_a_new_connection(api):
     assert second is not first
     c.close()
     assert c._pools == []
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        '<{next}>; rel="next last"',  # several relation types in one rel (RFC 8288 section 3.3)
+        "<{next}>; REL=Next",  # parameter names and relation types are case-insensitive
+        '<{next}>; title="a=b; c, <d>"; rel="next"',  # a quoted value holding separators
+        '<{base}/items?page=9>; rel="last", <{next}> ; rel = "next"',
+    ],
+)
+def test_every_form_rfc_8288_allows_for_the_next_link_is_followed(api, link):
+    base = api.base_url
+    api.routes["/items"] = lambda request: json_response(
+        [1, 2], headers={"Link": link.format(next=f"{base}/more", base=base)}
+    )
+    api.routes["/more"] = [3]
+    with client(api) as c:
+        assert list(c.paginate("items")) == [1, 2, 3]
+
+
+def test_link_header_parsing():
+    assert parse_link_header('<https://a/x?page=2>; rel="next", <https://a/x?page=5>; rel="last"') == [
+        ("https://a/x?page=2", {"rel": "next"}),
+        ("https://a/x?page=5", {"rel": "last"}),
+    ]
+    assert parse_link_header('<u>; Rel="a \\"b"; rel=second') == [("u", {"rel": 'a "b'})]  # first rel counts
+    assert parse_link_header("<a,b>;rel=next") == [("a,b", {"rel": "next"})]
+    assert parse_link_header("") == parse_link_header("not a link") == []
+
+
+def test_a_next_link_back_to_a_page_already_read_is_an_error_not_a_loop(api):
+    base = api.base_url
+    api.routes["/a"] = lambda request: json_response([1], headers={"Link": f'<{base}/b>; rel="next"'})
+    api.routes["/b"] = lambda request: json_response(
+        [2], headers={"Link": f'<{base}/a?per_page=100>; rel="next"'}
+    )
+    with client(api) as c, pytest.raises(HttpError, match="a pagination loop") as raised:
+        list(c.paginate("a"))
+    assert raised.value.url == f"{base}/b" and len(api.log) == 2
+
+
+def test_a_server_that_ignores_the_page_asked_is_an_error_not_a_loop(httpserver):
+    api = FakeApi(httpserver, style="gitlab")
+    api.routes["/projects"] = [1, 2]  # full pages, no X-Next-Page: the fallback asks for the next one
+    with ApiClient(api.base_url, next_page=gitlab_next_page) as c, pytest.raises(HttpError) as raised:
+        list(c.paginate("projects", per_page=2))
+    assert "repeats the one before" in str(raised.value) and raised.value.url.endswith("per_page=2&page=2")
+    assert len(api.log) == 2
+
+
+@pytest.mark.parametrize("style", ["github", "gitlab"])
+def test_a_304_page_whose_list_grew_follows_the_new_next_page(httpserver, style):
+    api = FakeApi(httpserver, style=style)
+    items = [0, 1]
+    api.routes["/items"] = Paged(items, page_size=2)
+    next_page = gitlab_next_page if style == "gitlab" else link_next_page
+    cache = MemoryCache()
+    with ApiClient(api.base_url, cache=cache, next_page=next_page) as c:
+        assert list(c.paginate("items", per_page=2)) == [0, 1]
+        items += [2, 3, 4]  # page 1 is unchanged (a 304), but now names a page 2
+        assert list(c.paginate("items", per_page=2)) == [0, 1, 2, 3, 4]
+        assert list(c.paginate("items", per_page=2)) == [0, 1, 2, 3, 4]
+    assert [s for _, _, s in api.log] == [200, 304, 200, 200, 304, 304, 304]
+    assert cache.get(api.base_url + "/items?per_page=2")[1]["next"].endswith("page=2")
+
+
+def test_a_304_without_pagination_headers_keeps_the_stored_next_page(api):
+    cache = MemoryCache()
+    etag = '"v1"'
+
+    def items(request):
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})  # RFC 9110 does not require Link here
+        return json_response([1], headers={"ETag": etag, "Link": f'<{api.base_url}/more>; rel="next"'})
+
+    api.routes["/items"] = items
+    api.routes["/more"] = [2]
+    with client(api, cache=cache) as c:
+        assert list(c.paginate("items")) == list(c.paginate("items")) == [1, 2]
+    assert [(path, s) for path, _, s in api.log][2] == ("/items", 304)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "99999999999999"},
+        {"Retry-After": "99999999999"},
+        {"Retry-After": "9" * 40},
+        {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"},
+    ],
+)
+def test_a_wait_named_beyond_an_hour_is_cut_to_an_hour(api, headers):
+    api.routes["/thing"] = lambda request: json_response({"message": "slow"}, status=429, headers=headers)
+    with client(api) as c, pytest.raises(RateLimited) as raised:
+        c.get("thing")
+    wait = raised.value.reset_at - datetime.now(UTC)
+    assert timedelta(minutes=59) < wait <= timedelta(hours=1)
+    assert raised.value.url == api.base_url + "/thing"
+
+
+@pytest.mark.parametrize(
+    ("reset", "expected"),
+    [(None, 60), ("soon", 60), ("nan", 60), ("1e400", 60), ("+600.5", 600.5)],
+)
+def test_remaining_zero_is_a_rate_limit_whatever_the_reset_says(api, reset, expected):
+    headers = {"x-ratelimit-remaining": "0"}
+    if reset:
+        headers["x-ratelimit-reset"] = reset.replace("+600.5", str(time.time() + 600.5))
+    api.routes["/thing"] = lambda request: json_response(
+        {"message": "Forbidden"}, status=403, headers=headers
+    )
+    with client(api) as c, pytest.raises(RateLimited) as raised:
+        c.get("thing")
+    wait = (raised.value.reset_at - datetime.now(UTC)).total_seconds()
+    assert expected - 5 < wait <= expected
+
+
+def test_a_5xx_retry_after_too_long_to_wait_reschedules_at_that_time(api):
+    api.routes["/thing"] = lambda request: Response("down", status=503, headers={"Retry-After": "120"})
+    with client(api) as c, pytest.raises(RateLimited) as raised:
+        c.get("thing")
+    wait = raised.value.reset_at - datetime.now(UTC)
+    assert timedelta(seconds=110) < wait <= timedelta(seconds=120)
+    assert raised.value.status == 503 and len(api.log) == 1  # no worker sleeps two minutes

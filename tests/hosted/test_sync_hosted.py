@@ -4,6 +4,7 @@ rate limits that fail the run but keep the last good data, and the task that ret
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +18,8 @@ from tests.hosted.fakeapi import json_response
 
 pytestmark = pytest.mark.django_db
 
-RATE_LIMITED = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "4102444800"}
+RESET = int(time.time()) + 1800  # GitHub's reset: epoch seconds, within the hour
+RATE_LIMITED = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(RESET)}
 
 
 @pytest.fixture
@@ -82,7 +84,7 @@ def test_a_rate_limit_fails_the_run_with_url_status_and_retry_time_and_keeps_the
     assert run.status == SyncRun.Status.FAILED
     [error] = run.errors
     assert "/repos/ml-org/churn/actions/runs" in error["message"] and "answered 403" in error["message"]
-    assert error["retry_at"] == "2100-01-01T00:00:00+00:00"
+    assert error["retry_at"] == datetime.fromtimestamp(RESET, UTC).isoformat()
     assert list(Pipeline.objects.values_list("pk", "latest_status", "updated_at")) == kept
     assert PipelineRun.objects.count() == runs
     assert Repository.objects.filter(source=source, gone_at__isnull=True).count() == 3
@@ -102,7 +104,7 @@ def test_the_task_retries_at_the_time_the_api_named(source, github, monkeypatch,
     monkeypatch.setitem(tasks.sync_source.app.conf, "task_always_eager", False)
     with pytest.raises(Retry):
         tasks.sync_source.run(source.pk)
-    assert asked["eta"] == datetime(2100, 1, 1, tzinfo=UTC)
+    assert asked["eta"] == datetime.fromtimestamp(RESET, UTC)
     assert SyncRun.objects.get(source=source).status == SyncRun.Status.FAILED
 
 
