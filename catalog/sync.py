@@ -68,9 +68,10 @@ class Tally:
     unchanged: int = 0
     failed: int = 0
     orphaned: int = 0
+    skipped: int = 0  # not stored: the names are in ``changes``
     errors: list[dict[str, str]] = field(default_factory=list)
-    # What changed: {action: {kind of item: [names]}}, actions "created", "updated" and "orphaned",
-    # at most MAX_CHANGES_LISTED names per action and kind.
+    # What changed: {action: {kind of item: [names]}}, actions "created", "updated", "orphaned" and
+    # "skipped" (left alone), at most MAX_CHANGES_LISTED names per action and kind.
     changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def fail(self, item: str, message: str) -> None:
@@ -78,7 +79,8 @@ class Tally:
         self.errors.append({"item": item, "message": message})
 
     def note(self, action: str, kind: str, item: str) -> None:
-        """Count ``item`` of ``kind`` (e.g. "project", "default/fraud-model") as created/updated/orphaned."""
+        """Count ``item`` of ``kind`` (e.g. "project", "default/fraud-model") as created/updated/orphaned/
+        skipped."""
         setattr(self, action, getattr(self, action) + 1)
         listed = self.changes.setdefault(action, {}).setdefault(kind, [])
         if len(listed) < MAX_CHANGES_LISTED:
@@ -91,11 +93,12 @@ def sync_source(
     """Read ``source`` through its connector and write what it found; return the finished SyncRun.
 
     ``only`` names the repositories to read (a targeted sync, for connectors that take it): the snapshot
-    is then incomplete and nothing is taken as gone. Connectors that read an API get the source's stored
-    answers for conditional requests (``catalog.http_cache``). Raises SyncAlreadyRunning when another sync
-    of the source is running. Connector and database failures do not raise: they end the run as
-    ``failed`` with the cause in ``errors``, and so does a snapshot whose listing failed (``listing_failed``);
-    a rate limit's error also holds ``retry_at`` (ISO 8601), the
+    is then incomplete and nothing is taken as gone but a named repository the source's filters now leave
+    out (as a full sync would); one outside the source is listed as skipped. Connectors that read an API
+    get the source's stored answers for conditional requests (``catalog.http_cache``). Raises
+    SyncAlreadyRunning when another sync of the source is running. Connector and database failures do
+    not raise: they end the run as ``failed`` with the cause in ``errors``, and so does a snapshot whose
+    listing failed (``listing_failed``); a rate limit's error also holds ``retry_at`` (ISO 8601), the
     time the API named, for the caller to retry then.
     """
     run = start_run(source, trigger=trigger)
@@ -274,6 +277,8 @@ class _SnapshotWriter:
     def write(self, snapshot: SourceSnapshot) -> None:
         for message in snapshot.errors:
             self.tally.fail(self.source.name, message)
+        for name in snapshot.skipped:
+            self.tally.note("skipped", "repository outside the source", name)
         self.write_repositories(snapshot)
         files = self.write_descriptor_files(snapshot)
         self.write_entities(files)
@@ -327,9 +332,13 @@ class _SnapshotWriter:
         self.repos_read = stored
         if snapshot.complete:
             listed = {r.external_id for r in snapshot.repositories}
-            gone = [r for r in existing.values() if r.external_id not in listed and r.gone_at is None]
-            Repository.objects.filter(pk__in=[r.pk for r in gone]).update(gone_at=self.now)
-            self.repos_gone = {r.pk for r in existing.values() if r.external_id not in listed}
+            leaving = [r for r in existing.values() if r.external_id not in listed]
+        else:  # a targeted read: only what it found the filters now leave out
+            excluded = set(snapshot.excluded)
+            leaving = [r for r in existing.values() if r.external_id in excluded]
+        gone = [r.pk for r in leaving if r.gone_at is None]
+        Repository.objects.filter(pk__in=gone).update(gone_at=self.now)
+        self.repos_gone = {r.pk for r in leaving}
 
     # Descriptor files
 

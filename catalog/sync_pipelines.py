@@ -4,7 +4,8 @@ Pipelines are keyed by (repository, provider, external id), runs by (pipeline, e
 written through ``catalog.sync.upsert``, so a second sync with nothing changed writes nothing. A pipeline
 no longer listed for a repository that was read gets ``gone_at``; each pipeline keeps its newest
 ``PORTAL["PIPELINE_RUN_HISTORY"]`` runs. After writing runs, each pipeline's ``latest_status``,
-``latest_run_at`` and ``failing_since`` are recomputed from its stored runs.
+``latest_run_at`` and ``failing_since`` are recomputed from its stored runs. A run from a webhook is first
+compared with the stored one (``compare_run``): deliveries may arrive out of order.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from django.db.models.functions import RowNumber
 
 from catalog import sync
 from catalog.bulk import bulk_update, from_db, select_rows
+from catalog.connectors.ci import COMPLETED
 from catalog.connectors.records import PipelineRecord, PipelineRunRecord, RepositoryRecord
 from catalog.models import Pipeline, PipelineRun, PortalStatus, Repository
 
 BATCH_SIZE = 500
 # Runs that say whether the default branch is green: cancelled, skipped and neutral runs say neither.
 CONCLUSIVE = (PortalStatus.SUCCESS, PortalStatus.FAILURE)
+# How a run a webhook reported compares with the stored one (``compare_run``).
+NEWER, OLDER, REOPENED = "newer", "older", "reopened"
 
 
 def write_pipelines(
@@ -85,6 +89,32 @@ def record_run(
         if tally.failed:
             raise ValueError("; ".join(e["message"] for e in tally.errors))
     return stored[key]
+
+
+def compare_run(repository: Repository, provider: str, run: PipelineRunRecord) -> str:
+    """How ``run``, as a webhook reported it, compares with the stored run of that id in ``repository``'s
+    ``provider`` pipelines: ``NEWER`` when none is stored or it is ahead; ``OLDER`` when it is behind (an
+    earlier ``run_attempt``, or both finished and it finished earlier); ``REOPENED`` when the stored run
+    of the same attempt is finished and ``run`` is not (an older delivery, or a GitLab pipeline retried
+    under the same id). The stored row stays locked until the transaction ends.
+    """
+    stored = (
+        PipelineRun.objects.select_for_update(of=("self",))
+        .filter(pipeline__repository=repository, pipeline__provider=provider, external_id=run.external_id)
+        .only("run_attempt", "portal_status", "finished_at")
+        .first()
+    )
+    if stored is None or run.run_attempt > stored.run_attempt:
+        return NEWER
+    if run.run_attempt < stored.run_attempt:
+        return OLDER
+    if not stored.is_completed:
+        return NEWER
+    if run.portal_status not in COMPLETED:
+        return REOPENED
+    if run.finished_at and stored.finished_at and run.finished_at < stored.finished_at:
+        return OLDER
+    return NEWER
 
 
 def _pipeline_values(record: PipelineRecord) -> dict[str, Any]:

@@ -12,10 +12,18 @@ GitLab's ``Idempotency-Key``) is acknowledged and not applied again.
 What an event does, for the sources it verified against:
 
 - a run on the default branch (GitHub ``workflow_run``, GitLab Pipeline Hook) is written at once through
-  ``catalog.sync_pipelines.record_run``, then ``ci-failing`` is re-evaluated;
+  ``catalog.sync_pipelines.record_run``, then ``ci-failing`` is re-evaluated. Not a run of a fork's
+  pull request (GitHub: ``head_repository`` is another repository) nor a merge request pipeline (GitLab
+  names its source branch in ``ref``), which a sync does not read either. Deliveries may arrive out of
+  order: a run behind the stored one is not written (GitHub: an earlier attempt, an unfinished state of a
+  finished attempt, an earlier finish); a GitLab pipeline stored finished and reported unfinished (it may
+  have been retried under the same id) queues a targeted re-sync of its project instead;
 - a push to the default branch, or a GitHub ``repository`` event, queues a targeted re-sync of that
   repository (a deleted or transferred one: of the whole source, so that it is taken as gone);
-- ``ping``, runs and pushes on other branches, and unknown events get a 2xx and change nothing.
+- a repository outside the source's organization, user or group (by its name) changes nothing for that
+  source (the targeted sync would skip it too);
+- ``ping``, runs and pushes on other branches, and unknown events get a 2xx and change nothing. The
+  answer's ``status`` says what was done (``updated``, ``queued``, ``ignored: <why>``).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from catalog.connectors import github as github_connector
 from catalog.connectors import gitlab as gitlab_connector
 from catalog.env_names import env_name_problem
 from catalog.models import Pipeline, Repository, Source, SyncRun, WebhookDelivery
-from catalog.sync_pipelines import record_run
+from catalog.sync_pipelines import NEWER, REOPENED, compare_run, record_run
 from catalog.tasks import evaluate_rules, sync_source
 
 logger = logging.getLogger(__name__)
@@ -113,6 +121,7 @@ GITHUB_RUN = {
     **dict.fromkeys(("html_url", "event"), (TEXT, False)),
     **dict.fromkeys(("run_number", "run_attempt"), (NUMBER, False)),
 }
+GITHUB_HEAD_REPOSITORY = {"id": (ID, False), "full_name": (TEXT, False)}
 GITHUB_WORKFLOW = {"id": (ID, True), **dict.fromkeys(("name", "path", "state", "html_url"), (TEXT, False))}
 GITLAB_PROJECT = {
     "id": (ID, True),
@@ -251,11 +260,29 @@ def gitlab(request: HttpRequest) -> JsonResponse:
 
 # What events do
 
+OUTSIDE_ORG = "ignored: not in this source's org"
+OUTSIDE_GROUP = "ignored: not in this source's group"
+OLDER_THAN_STORED = "ignored: older than stored"
+
 
 def _repositories(sources: Sources, external_id: Any) -> list[Repository]:
     return list(
-        Repository.objects.filter(source__in=sources, external_id=str(external_id), gone_at__isnull=True)
+        Repository.objects.filter(
+            source__in=sources, external_id=str(external_id), gone_at__isnull=True
+        ).select_related("source")
     )
+
+
+def _holding(sources: Sources, keys: tuple[str, ...], holds: Callable[[str], bool]) -> Sources:
+    """The sources whose owner (the first of the config's ``keys`` it has) ``holds`` the repository. One
+    that does not name it by path (a GitLab group id, a bad config) is kept: its sync decides."""
+    kept = []
+    for source in sources:
+        config = source.config if isinstance(source.config, dict) else {}
+        owner = next((config[key] for key in keys if key in config), None)
+        if not isinstance(owner, str) or owner.strip().isdigit() or holds(owner.strip().strip("/")):
+            kept.append(source)
+    return kept
 
 
 def _resync(sources: Sources, name: str | None) -> str:
@@ -275,21 +302,38 @@ def _run_recorded(repositories: list[Repository], write: Callable[[Repository], 
     return "updated"
 
 
+def _github_sources(sources: Sources, full_name: str) -> Sources:
+    return _holding(sources, ("org", "user"), lambda owner: github_connector.owns(owner, full_name))
+
+
 def github_workflow_run(sources: Sources, payload: dict[str, Any]) -> str:
-    """Write the run (on the default branch) of a ``workflow_run`` event at once."""
+    """Write the run (on the default branch, not a fork's) of a ``workflow_run`` event at once, unless
+    it is behind the stored one."""
     repo = _fields(payload, "repository", "", GITHUB_REPOSITORY)
     run = _fields(payload, "workflow_run", "", GITHUB_RUN)
+    if run.get("head_repository") is not None:
+        _fields(run, "head_repository", "workflow_run", GITHUB_HEAD_REPOSITORY)
     known = payload.get("workflow") is not None  # GitHub documents it; without it, only the run is news
     workflow = _fields(payload, "workflow", "", GITHUB_WORKFLOW) if known else None
     if workflow is None and run.get("workflow_id") is None:
         raise BadPayload("workflow is missing and workflow_run.workflow_id too")
+    sources = _github_sources(sources, repo["full_name"])
+    if not sources:
+        return OUTSIDE_ORG
     repositories = _repositories(sources, repo["id"])
     if not repositories:
         return _resync(sources, repo["full_name"])
     if run.get("head_branch") != repo.get("default_branch"):
         return "ignored: not the default branch"
+    if not github_connector.from_repository(run, repo):
+        return "ignored: a pull request from a fork"
+    news = github_connector.run_record(run)
+    # A re-run raises run_attempt; the same attempt unfinished again is an older delivery.
+    repositories = [r for r in repositories if compare_run(r, github_connector.PROVIDER, news) == NEWER]
+    if not repositories:
+        return OLDER_THAN_STORED
     workflow = workflow or {"id": run["workflow_id"], "name": run.get("name"), "path": run.get("path")}
-    record = github_connector.workflow_record(workflow, [github_connector.run_record(run)])
+    record = github_connector.workflow_record(workflow, [news])
     return _run_recorded(
         repositories, lambda r: record_run(r, record, datetime.now(UTC), runs_only=not known)
     )
@@ -299,13 +343,16 @@ def github_push(sources: Sources, payload: dict[str, Any]) -> str:
     repo = _fields(payload, "repository", "", GITHUB_REPOSITORY)
     if _text(payload, "ref") != f"refs/heads/{repo.get('default_branch') or repo.get('master_branch')}":
         return "ignored: not the default branch"
-    return _resync(sources, repo["full_name"])
+    sources = _github_sources(sources, repo["full_name"])
+    return _resync(sources, repo["full_name"]) if sources else OUTSIDE_ORG
 
 
 def github_repository(sources: Sources, payload: dict[str, Any]) -> str:
     if _text(payload, "action") in ("deleted", "transferred"):
         return _resync(sources, None)
-    return _resync(sources, _fields(payload, "repository", "", GITHUB_REPOSITORY)["full_name"])
+    full_name = _fields(payload, "repository", "", GITHUB_REPOSITORY)["full_name"]
+    sources = _github_sources(sources, full_name)
+    return _resync(sources, full_name) if sources else OUTSIDE_ORG
 
 
 def github_ping(sources: Sources, payload: dict[str, Any]) -> str:
@@ -320,16 +367,37 @@ GITHUB_EVENTS = {
 }
 
 
+def _gitlab_sources(sources: Sources, path: str) -> Sources:
+    return _holding(sources, ("group",), lambda group: gitlab_connector.in_group(group, path))
+
+
 def gitlab_pipeline(sources: Sources, payload: dict[str, Any]) -> str:
-    """Write the pipeline (on the default branch) of a Pipeline Hook at once."""
+    """Write the pipeline (on the default branch, not a merge request's) of a Pipeline Hook at once,
+    unless it is behind the stored one; re-sync its project when a finished one is reported unfinished."""
     project = _fields(payload, "project", "", GITLAB_PROJECT)
     attributes = _fields(payload, "object_attributes", "", GITLAB_PIPELINE)
+    name = project["path_with_namespace"]
+    sources = _gitlab_sources(sources, name)
+    if not sources:
+        return OUTSIDE_GROUP
     repositories = _repositories(sources, project["id"])
     if not repositories:
-        return _resync(sources, project["path_with_namespace"])
+        return _resync(sources, name)
     if attributes.get("tag") or attributes.get("ref") != project.get("default_branch"):
         return "ignored: not the default branch"
+    # Its ref is the merge request's source branch, perhaps a fork's of the same name; the API's is
+    # refs/merge-requests/<iid>/head, so a sync does not read it as the default branch's either.
+    if attributes.get("source") == "merge_request_event" or payload.get("merge_request") is not None:
+        return "ignored: a merge request pipeline"
     run = gitlab_connector.run_record(attributes, web_url=project.get("web_url") or "")
+    news = {r: compare_run(r, gitlab_connector.PROVIDER, run) for r in repositories}
+    # No attempt counter: a retried pipeline keeps its id, so the API says whether it runs again.
+    reopened = [r.source for r, state in news.items() if state == REOPENED]
+    repositories = [r for r, state in news.items() if state == NEWER]
+    if reopened:
+        _resync(reopened, name)
+    if not repositories:
+        return "queued: finished before, re-read from the API" if reopened else OLDER_THAN_STORED
 
     def write(repository: Repository) -> None:
         known = Pipeline.objects.filter(
@@ -346,7 +414,8 @@ def gitlab_push(sources: Sources, payload: dict[str, Any]) -> str:
     project = _fields(payload, "project", "", GITLAB_PROJECT)
     if _text(payload, "ref") != f"refs/heads/{project.get('default_branch')}":
         return "ignored: not the default branch"
-    return _resync(sources, project["path_with_namespace"])
+    sources = _gitlab_sources(sources, project["path_with_namespace"])
+    return _resync(sources, project["path_with_namespace"]) if sources else OUTSIDE_GROUP
 
 
 GITLAB_EVENTS = {"Pipeline Hook": gitlab_pipeline, "Push Hook": gitlab_push}

@@ -13,8 +13,9 @@ Per repository (API version 2022-11-28, https://docs.github.com/en/rest):
 - the scorecards file, for the repository ``scorecards_repository`` names: the contents API at the
   default branch.
 - pipelines: ``GET .../actions/workflows``, then the runs on the default branch
-  (``GET .../actions/runs?branch=...``; for an active workflow missing from a full page, its own runs), and
-  each workflow file for the reusable workflows its jobs call.
+  (``GET .../actions/runs?branch=...``; for an active workflow missing from a full page, its own runs;
+  without the runs of forks' pull requests from a branch of that name), and each workflow file for the
+  reusable workflows its jobs call.
 
 Every GET goes through ``catalog.connectors.http.ApiClient`` (ETags, pagination, rate limits, retries).
 """
@@ -38,11 +39,19 @@ from catalog.connectors.records import (
     SourceSnapshot,
 )
 
-__all__ = ["GitHubConnector", "connector", "parse_config", "run_record", "workflow_record"]
+__all__ = [
+    "GitHubConnector",
+    "connector",
+    "from_repository",
+    "owns",
+    "parse_config",
+    "run_record",
+    "workflow_record",
+]
 
 DEFAULT_API_URL = "https://api.github.com"
 PROVIDER = "github-actions"
-SHAPES_VERSION = 1  # bump when a _shape function changes: cached answers of another are not used
+SHAPES_VERSION = 2  # bump when a _shape function changes: cached answers of another are not used
 WORKFLOW_DIR = ".github/workflows/"
 MISSING_WORKFLOW_RUNS = 5  # runs read for an active workflow that had none in the repository's page
 
@@ -151,11 +160,19 @@ RUN_FIELDS = (
     "created_at",
     "updated_at",
     "run_started_at",
+    "head_repository",
 )
 
 
+class _HeadRepository(TypedDict, total=False):
+    id: Any
+    full_name: Any
+
+
 _RUN_KEYS = frozenset(RUN_FIELDS)
-_Run = TypedDict("_Run", dict.fromkeys(RUN_FIELDS, Any), total=False)  # type: ignore[misc]
+_Run = TypedDict(  # type: ignore[misc]
+    "_Run", {**dict.fromkeys(RUN_FIELDS, Any), "head_repository": _HeadRepository | None}, total=False
+)
 
 
 class _RunsPage(TypedDict, total=False):
@@ -169,6 +186,27 @@ def _run_shape(run: dict[str, Any]) -> dict[str, Any]:
 
 
 # Records from GitHub's shapes (also used by the webhooks, whose payloads have the same fields).
+
+
+def owns(owner: str, full_name: str) -> bool:
+    """Whether the repository ``full_name`` (``owner/name``) belongs to the organization or user ``owner``;
+    GitHub logins are case-insensitive."""
+    return full_name.partition("/")[0].casefold() == owner.casefold()
+
+
+def from_repository(run: dict[str, Any], repository: dict[str, Any]) -> bool:
+    """Whether a workflow run (REST or webhook shape) ran on ``repository``'s own branch, not on a fork's
+    branch of the same name (a pull request: ``GET .../actions/runs?branch=`` lists those too). Its
+    ``head_repository`` is compared by ``id``, else by ``full_name`` (case-insensitively); a run without
+    one (older payloads) counts.
+    """
+    head = run.get("head_repository")
+    if not head:
+        return True
+    if head.get("id") is not None and repository.get("id") is not None:
+        return str(head["id"]) == str(repository["id"])
+    name = head.get("full_name")
+    return not name or str(name).casefold() == str(repository.get("full_name") or "").casefold()
 
 
 def run_record(run: dict[str, Any]) -> PipelineRunRecord:
@@ -298,7 +336,7 @@ class _Reader:
             "top_authors": authors,
             "authors": hosted.window_authors(window, self.since),
             "descriptors": descriptors,
-            "pipelines": self._pipelines(full, branch),
+            "pipelines": self._pipelines(repo, full, branch),
             "scorecards": hosted.read_scorecards(
                 self.settings,
                 repo["full_name"],
@@ -336,7 +374,7 @@ class _Reader:
             raise OSError("the repository's file list is too large to match a glob through the API")
         return tree["paths"]
 
-    def _pipelines(self, full: str, branch: str) -> tuple[PipelineRecord, ...]:
+    def _pipelines(self, repo: dict[str, Any], full: str, branch: str) -> tuple[PipelineRecord, ...]:
         workflows = list(
             self.client.paginate(
                 f"repos/{full}/actions/workflows", items=lambda b: b["workflows"], shape=_workflow_shape
@@ -357,7 +395,8 @@ class _Reader:
         )
         by_workflow: dict[str, list[PipelineRunRecord]] = {}
         for run in page:
-            by_workflow.setdefault(str(run["workflow_id"]), []).append(run_record(run))
+            if from_repository(run, repo):
+                by_workflow.setdefault(str(run["workflow_id"]), []).append(run_record(run))
         records = []
         for workflow in workflows:
             key = str(workflow["id"])
@@ -374,6 +413,7 @@ class _Reader:
                         schema=_RunsPage,
                         max_pages=1,
                     )
+                    if from_repository(run, repo)
                 ]
             templates, error = self._templates(full, branch, workflow.get("path") or "")
             records.append(workflow_record(workflow, runs, templates=templates, config_error=error))
@@ -426,7 +466,9 @@ class GitHubConnector:
         now: datetime | None = None,
     ) -> SourceSnapshot:
         """Read every repository the config selects (or only the ``owner/repo`` names in ``only``: then the
-        snapshot is incomplete, so nothing is taken as gone). ``cache`` makes requests conditional.
+        snapshot is incomplete, and of those named only the ones the full listing would hold are read:
+        one of another owner is ``skipped``, one the filters leave out is ``excluded``, to be taken as
+        gone). ``cache`` makes requests conditional.
 
         A repository that cannot be read is a record with ``error``. Raises ValueError for a bad config,
         ``RateLimited`` when GitHub refuses for a rate limit (retry at its ``reset_at``), and ``HttpError``
@@ -437,16 +479,22 @@ class GitHubConnector:
         with make_client(settings, cache) as client:
             reader = _Reader(client, settings, now)
             errors: list[str] = []
+            skipped: list[str] = []
+            excluded: list[str] = []
             if only:
                 repos = []
                 for name in only:
-                    repo = reader.get_repository(name)
+                    repo = reader.get_repository(name)  # a transferred repository answers as its new self
                     if repo is None:
                         errors.append(f"repository {name} not found")
+                    elif not owns(settings.owner, repo["full_name"]):
+                        skipped.append(repo["full_name"])
                     elif settings.wants(
                         name=repo["name"], archived=repo["archived"], fork=repo["fork"], topics=repo["topics"]
                     ):
                         repos.append(repo)
+                    else:
+                        excluded.append(str(repo["id"]))
                 records = hosted.read_concurrently(repos, reader.read, settings.concurrency)
             else:
                 records = hosted.read_concurrently(
@@ -456,6 +504,8 @@ class GitHubConnector:
             repositories=tuple(sorted(records, key=lambda r: r.external_id)),
             errors=tuple(errors),
             complete=not only,
+            skipped=tuple(skipped),
+            excluded=tuple(excluded),
         )
 
 

@@ -36,7 +36,7 @@ from catalog.connectors.records import (
     SourceSnapshot,
 )
 
-__all__ = ["GitLabConnector", "connector", "parse_config", "pipeline_record", "run_record"]
+__all__ = ["GitLabConnector", "connector", "in_group", "parse_config", "pipeline_record", "run_record"]
 
 DEFAULT_API_URL = "https://gitlab.com/api/v4"
 PROVIDER = "gitlab-ci"
@@ -187,6 +187,17 @@ class _Reader:
             name=project["name"], archived=project["archived"], fork=project["fork"], topics=project["topics"]
         )
 
+    def group_path(self) -> str:
+        """The full path of the source's group, which the config may name by its numeric id."""
+        if not self.settings.owner.isdigit():
+            return self.settings.owner
+        group = self.client.get(
+            f"groups/{self.settings.owner}",
+            {"with_projects": "false"},
+            shape=lambda body: {"full_path": body["full_path"]},
+        )
+        return group["full_path"]
+
     def get_project(self, path: str) -> dict[str, Any] | None:
         return self.client.get(f"projects/{_id(path)}", shape=_project_shape, missing=(404,))
 
@@ -328,6 +339,14 @@ class _Reader:
         return (pipeline_record(project, runs, templates=templates, config_error=error),)
 
 
+def in_group(group: str, path_with_namespace: str) -> bool:
+    """Whether the project ``path_with_namespace`` lies in the group of full path ``group`` or in one of
+    its subgroups (the listing includes them); GitLab paths are case-insensitive."""
+    namespace = path_with_namespace.strip("/").rpartition("/")[0].casefold()
+    group = group.strip("/").casefold()
+    return namespace == group or namespace.startswith(f"{group}/")
+
+
 def _commit(shape: dict[str, Any]) -> Commit:
     committed = ci.parse_time(shape["committed_at"])
     if committed is None:
@@ -359,7 +378,9 @@ class GitLabConnector:
         now: datetime | None = None,
     ) -> SourceSnapshot:
         """Read every project of the group the config selects (or only the project paths or ids in
-        ``only``: then the snapshot is incomplete). ``cache`` makes requests conditional.
+        ``only``: then the snapshot is incomplete, and of those named only the ones the full listing would
+        hold are read: one outside the group is ``skipped``, one the filters leave out is ``excluded``,
+        to be taken as gone). ``cache`` makes requests conditional.
 
         A project that cannot be read is a record with ``error``. Raises ValueError for a bad config,
         ``RateLimited`` when GitLab refuses for a rate limit, and ``HttpError`` when the listing fails.
@@ -369,14 +390,21 @@ class GitLabConnector:
         with make_client(settings, cache) as client:
             reader = _Reader(client, settings, now)
             errors: list[str] = []
+            skipped: list[str] = []
+            excluded: list[str] = []
             if only:
                 projects = []
+                group = reader.group_path()
                 for path in only:
                     project = reader.get_project(path)
                     if project is None:
                         errors.append(f"project {path} not found")
+                    elif not in_group(group, project["path_with_namespace"]):
+                        skipped.append(project["path_with_namespace"])
                     elif reader._wanted(project):
                         projects.append(project)
+                    else:
+                        excluded.append(str(project["id"]))
                 records = hosted.read_concurrently(projects, reader.read, settings.concurrency)
             else:
                 records = hosted.read_concurrently(reader.list_projects(), reader.read, settings.concurrency)
@@ -384,6 +412,8 @@ class GitLabConnector:
             repositories=tuple(sorted(records, key=lambda r: r.external_id)),
             errors=tuple(errors),
             complete=not only,
+            skipped=tuple(skipped),
+            excluded=tuple(excluded),
         )
 
 

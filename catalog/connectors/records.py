@@ -322,7 +322,11 @@ class SourceSnapshot:
     ``descriptors`` are descriptor files read outside any repository (the ``file`` source kind);
     ``registered_models`` are the registered models of a model registry (a model missing here is gone);
     ``errors`` are source-level problems (e.g. a directory that does not exist): when ``complete`` is
-    False the listing itself failed, and nothing may be taken as gone.
+    False the listing itself failed, or only some repositories were read (a targeted read), and nothing
+    may be taken as gone but the ``excluded`` ones. A targeted read names in ``skipped`` the repositories
+    asked for that lie outside the source (another organization, user or group: left as they are), and in
+    ``excluded`` the external ids of those the source's filters leave out (archived, a fork, no wanted
+    topic or name: gone, as from a full listing).
     """
 
     repositories: tuple[RepositoryRecord, ...] = ()
@@ -330,3 +334,5 @@ class SourceSnapshot:
     errors: tuple[str, ...] = ()
     complete: bool = True
     registered_models: tuple[RegisteredModelRecord, ...] = ()
+    skipped: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()

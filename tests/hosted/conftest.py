@@ -118,7 +118,8 @@ def github_org(api: FakeApi) -> None:
         "workflows": [p.gh_workflow(21, "tests", ".github/workflows/ci.yml")],
     }
     r[f"{churn}/actions/runs"] = Paged(
-        [p.gh_run(2001, 21, created=p.NOW - timedelta(days=1), branch="develop")], wrap="workflow_runs"
+        [p.gh_run(2001, 21, created=p.NOW - timedelta(days=1), branch="develop", repo=(102, "ml-org/churn"))],
+        wrap="workflow_runs",
     )
     r[f"{churn}/contents/.github/workflows/ci.yml"] = p.gh_file(
         ".github/workflows/ci.yml", p.corpus_text(p.SB3_WORKFLOW)

@@ -134,9 +134,14 @@ def gh_run(
     created: datetime = NOW,
     branch: str = "main",
     number: int = 1,
+    repo: tuple[int, str] = (101, "ml-org/fraud-model"),
+    head: tuple[int, str] | None = None,
 ) -> dict:
-    """A workflow run as ``GET .../actions/runs`` lists it (GitHub's OpenAPI example, changed)."""
+    """A workflow run as ``GET .../actions/runs`` lists it (GitHub's OpenAPI example, changed), of the
+    repository ``repo`` (id, full name) on a branch of ``head`` (a fork's; the repository's by default)."""
     run = copy.deepcopy(corpus_json(GITHUB_RUNS)["workflow_runs"][0])
+    run["repository"].update(id=repo[0], full_name=repo[1])
+    run["head_repository"].update(id=(head or repo)[0], full_name=(head or repo)[1])
     run.update(
         id=run_id,
         workflow_id=workflow_id,

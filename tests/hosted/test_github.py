@@ -105,6 +105,35 @@ def test_only_reads_the_named_repositories_and_is_incomplete(github, github_conf
     assert not github.requests("^/orgs/")
 
 
+def test_only_reads_what_the_full_listing_would_hold(github, github_config):
+    r = github.routes
+    r["/repos/other-org/evil"] = p.gh_repo(900, "evil", org="other-org")
+    r["/repos/ml-org/moved"] = p.gh_repo(106, "moved", org="other-org")  # transferred: GitHub redirects
+    r["/repos/ml-org/old-notebooks"] = p.gh_repo(103, "old-notebooks", archived=True)
+    r["/repos/ML-ORG/churn"] = p.gh_repo(102, "churn", branch="develop")  # logins ignore case
+    only = ("other-org/evil", "ml-org/moved", "ml-org/old-notebooks", "ML-ORG/churn")
+    snapshot = fetch(github_config, only=only)
+    assert [r.name for r in snapshot.repositories] == ["churn"] and not snapshot.errors
+    assert snapshot.skipped == ("other-org/evil", "other-org/moved")
+    assert snapshot.excluded == ("103",)  # archived: the full listing leaves it out
+    assert not github.requests("^/repos/(other-org/evil|ml-org/moved)/")  # nothing read of them
+    churn_only = fetch({**github_config, "topics": ["fraud"]}, only=("ML-ORG/churn",))
+    assert churn_only.repositories == () and churn_only.excluded == ("102",)
+
+
+def test_runs_of_forks_pull_requests_are_not_the_default_branchs(github, github_config):
+    runs = github.routes["/repos/ml-org/fraud-model/actions/runs"].items
+    fork = p.gh_run(1006, 11, conclusion="failure", created=p.NOW - timedelta(hours=1), number=9)
+    fork["head_repository"].update(id=999, full_name="someone/fraud-model")
+    older = p.gh_run(1007, 11, created=p.NOW - timedelta(hours=2), number=8)
+    older["head_repository"] = None  # payloads before head_repository: kept
+    named = p.gh_run(1008, 11, created=p.NOW - timedelta(hours=3), number=7)
+    named["head_repository"] = {"full_name": "ML-Org/Fraud-Model"}  # no id: compared by name
+    runs[:0] = [fork, older, named]
+    ci = by_name(fetch(github_config))["fraud-model"].pipelines[0]
+    assert [r.external_id for r in ci.runs] == ["1007", "1008", "1003", "1002", "1001"]
+
+
 def test_filters_by_topic_and_name(github, github_config):
     assert set(by_name(fetch({**github_config, "topics": ["FRAUD"]}))) == {"fraud-model"}
     assert set(by_name(fetch({**github_config, "name_patterns": ["c*", "e*"]}))) == {"churn", "empty"}

@@ -136,6 +136,27 @@ def test_custom_ci_config_path_and_external_config(gitlab_api, gitlab_config):
     assert shared.runs == ()
 
 
+def test_only_reads_projects_of_the_group_and_its_subgroups(gitlab_api, gitlab_config):
+    r = gitlab_api.routes
+    r["/projects/ml%2Fplatform%2Fsub%2Fllm-finetune"] = p.gl_project(
+        202, "ML/Platform/sub/llm-finetune", ci_config_path="ci/pipeline.yml"
+    )
+    r["/projects/evil%2Fother"] = p.gl_project(77, "evil/other")
+    r["/projects/ml%2Fplatform-x%2Fthing"] = p.gl_project(78, "ml/platform-x/thing")  # not a subgroup
+    r["/projects/ml%2Fplatform%2Fattic"] = p.gl_project(203, "ml/platform/attic", archived=True)
+    only = ("ml/platform/sub/llm-finetune", "evil/other", "ml/platform-x/thing", "ml/platform/attic")
+    snapshot = fetch(gitlab_config, only=only)
+    assert [r.name for r in snapshot.repositories] == ["llm-finetune"] and not snapshot.errors
+    assert snapshot.skipped == ("evil/other", "ml/platform-x/thing")
+    assert snapshot.excluded == ("203",)
+    assert not gitlab_api.requests("^/projects/(77|78)/")
+    # A group named by its id: its path is read once to tell.
+    r["/groups/42"] = {"id": 42, "full_path": "ml/platform", "name": "platform"}
+    by_id = fetch({**gitlab_config, "group": "42"}, only=("evil/other", "ml/platform/sub/llm-finetune"))
+    assert [r.name for r in by_id.repositories] == ["llm-finetune"] and by_id.skipped == ("evil/other",)
+    assert [q for _, q, _ in gitlab_api.requests("^/groups/42$")] == [{"with_projects": "false"}]
+
+
 def test_second_read_is_answered_with_304s(gitlab_api, gitlab_config):
     cache = MemoryCache()
     first = fetch(gitlab_config, cache=cache)

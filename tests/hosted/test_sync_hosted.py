@@ -149,6 +149,33 @@ def test_targeted_sync_reads_one_repository_and_orphans_nothing(source, github):
     assert Repository.objects.filter(source=source, gone_at__isnull=True).count() == 3
 
 
+def test_a_targeted_sync_skips_a_repository_of_another_org(source, github):
+    sync_source(source)
+    before = list(Repository.objects.values_list("pk", "name", "gone_at", "last_commit_sha").order_by("pk"))
+    github.routes["/repos/other-org/evil"] = p.gh_repo(900, "evil", org="other-org")
+    run = sync_source(source, only=("other-org/evil",))
+    assert run.status == SyncRun.Status.SUCCESS and (run.created, run.failed, run.orphaned) == (0, 0, 0)
+    assert run.changes == {"skipped": {"repository outside the source": ["other-org/evil"]}}
+    after = list(Repository.objects.values_list("pk", "name", "gone_at", "last_commit_sha").order_by("pk"))
+    assert after == before
+
+
+def test_a_targeted_sync_of_a_repository_now_archived_takes_it_as_gone_as_a_full_sync_does(source, github):
+    sync_source(source)
+    churn = p.gh_repo(102, "churn", branch="develop")
+    github.routes["/repos/ml-org/churn"] = {**churn, "archived": True}
+    run = sync_source(source, only=("ml-org/churn",))
+    assert run.status == SyncRun.Status.SUCCESS and run.orphaned == 1
+    assert Repository.objects.get(name="churn").gone_at is not None
+    assert Project.objects.get(name="churn").orphaned_at is not None
+    assert Repository.objects.filter(source=source, gone_at__isnull=True).count() == 2  # the others stay
+    github.routes["/repos/ml-org/churn"] = churn  # unarchived
+    run = sync_source(source, only=("ml-org/churn",))
+    assert run.status == SyncRun.Status.SUCCESS
+    assert Repository.objects.get(name="churn").gone_at is None
+    assert Project.objects.get(name="churn").orphaned_at is None
+
+
 def test_a_run_that_finishes_updates_its_row_and_the_pipeline(source, github):
     sync_source(source)
     deploy = Pipeline.objects.get(external_id="12")

@@ -6,10 +6,11 @@ import copy
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from catalog import webhooks
 from catalog.models import Finding, Pipeline, PipelineRun, Repository, Source, SyncRun, WebhookDelivery
 from catalog.rules.evaluate import evaluate_rules
 from catalog.sync import sync_source
@@ -44,22 +45,26 @@ def post_github(client, event: str, payload: dict, *, delivery: str = "d-1", sig
     return client.post("/hooks/github", body, content_type="application/json", headers=headers)
 
 
-def workflow_run_event(*, run_id=1005, conclusion="success", branch="main") -> dict:
+def workflow_run_event(
+    *, run_id=1005, conclusion="success", branch="main", status="completed", attempt=1, updated=p.NOW
+) -> dict:
     """The corpus ``workflow_run`` payload, pointed at ml-org/fraud-model's CI workflow."""
     payload = copy.deepcopy(p.corpus_json(p.GITHUB_WEBHOOK))
-    payload["action"] = "completed"
+    payload["action"] = "completed" if status == "completed" else status
     payload["repository"] = p.gh_repo(101, "fraud-model")
     payload["workflow"].update(id=11, name="CI", path=".github/workflows/ci.yml")
     payload["workflow_run"].update(
         id=run_id,
         workflow_id=11,
         head_branch=branch,
-        status="completed",
+        status=status,
         conclusion=conclusion,
         created_at=p.iso(p.NOW),
-        updated_at=p.iso(p.NOW),
+        updated_at=p.iso(updated),
         run_number=4,
+        run_attempt=attempt,
     )
+    payload["workflow_run"]["head_repository"].update(id=101, full_name="ml-org/fraud-model")
     return payload
 
 
@@ -167,12 +172,83 @@ def test_a_push_to_the_default_branch_queues_a_targeted_sync(
 
 
 def test_an_unknown_repository_queues_its_sync(client, gh_source, django_capture_on_commit_callbacks):
-    # The corpus payload as published: octo-org/octo-repo is not in the catalog.
+    event = workflow_run_event()
+    event["repository"] = p.gh_repo(105, "new-model")
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_github(client, "workflow_run", p.corpus_json(p.GITHUB_WEBHOOK))
+        response = post_github(client, "workflow_run", event)
     assert response.json()["status"] == "queued"
     run = SyncRun.objects.filter(source=gh_source).first()
-    assert run.errors[0]["message"] == "repository octo-org/octo-repo not found"
+    assert run.errors[0]["message"] == "repository ml-org/new-model not found"
+
+
+def test_a_fork_pull_request_run_on_a_branch_named_like_the_default_is_ignored(client, gh_source):
+    event = workflow_run_event(conclusion="failure")
+    event["workflow_run"].update(event="pull_request")
+    event["workflow_run"]["head_repository"].update(id=999, full_name="someone/fraud-model")
+    response = post_github(client, "workflow_run", event)
+    assert response.json()["status"] == "ignored: a pull request from a fork"
+    assert not PipelineRun.objects.filter(external_id="1005").exists()
+    event["workflow_run"]["head_repository"] = None  # an older payload: the run counts
+    assert post_github(client, "workflow_run", event, delivery="d-2").json()["status"] == "updated"
+
+
+def test_a_delivery_older_than_the_stored_run_is_ignored(client, gh_source):
+    done = workflow_run_event(updated=p.NOW + timedelta(minutes=7))
+    assert post_github(client, "workflow_run", done, delivery="1").json()["status"] == "updated"
+    late = workflow_run_event(status="in_progress", conclusion=None, updated=p.NOW + timedelta(minutes=1))
+    response = post_github(client, "workflow_run", late, delivery="2")
+    assert response.json() == {"status": "ignored: older than stored", "event": "workflow_run"}
+    earlier = workflow_run_event(conclusion="failure", updated=p.NOW + timedelta(minutes=3))
+    assert post_github(client, "workflow_run", earlier, delivery="3").json()["status"].startswith("ignored")
+    run = PipelineRun.objects.get(external_id="1005")
+    assert (run.status, run.conclusion, run.run_attempt) == ("completed", "success", 1)
+    assert Pipeline.objects.get(external_id="11").latest_status == "success"
+
+
+def test_a_re_run_goes_back_to_running_and_its_first_attempt_stays_behind(client, gh_source):
+    done = workflow_run_event(conclusion="failure", updated=p.NOW + timedelta(minutes=7))
+    assert post_github(client, "workflow_run", done, delivery="1").json()["status"] == "updated"
+    rerun = workflow_run_event(
+        status="queued", conclusion=None, attempt=2, updated=p.NOW + timedelta(hours=1)
+    )
+    assert post_github(client, "workflow_run", rerun, delivery="2").json()["status"] == "updated"
+    run = PipelineRun.objects.get(external_id="1005")
+    assert (run.status, run.portal_status, run.run_attempt) == ("queued", "pending", 2)
+    assert post_github(client, "workflow_run", done, delivery="3").json()["status"] == (
+        "ignored: older than stored"
+    )
+    assert PipelineRun.objects.get(external_id="1005").run_attempt == 2
+
+
+def test_a_repository_of_another_org_is_refused_early(client, gh_source, django_capture_on_commit_callbacks):
+    push = {"ref": "refs/heads/main", "repository": p.gh_repo(900, "evil", org="other-org")}
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = post_github(client, "push", push, delivery="1")
+        # The corpus payload as published: octo-org/octo-repo.
+        published = post_github(client, "workflow_run", p.corpus_json(p.GITHUB_WEBHOOK), delivery="2")
+        edited = post_github(client, "repository", {**push, "action": "edited"}, delivery="3")
+    assert response.json() == {"status": "ignored: not in this source's org", "event": "push"}
+    assert published.json()["status"] == edited.json()["status"] == "ignored: not in this source's org"
+    assert not callbacks and SyncRun.objects.filter(source=gh_source).count() == 1
+    assert not Repository.objects.filter(name="evil").exists()
+
+
+def test_an_archived_repository_is_taken_as_gone_and_comes_back_unarchived(
+    client, gh_source, github, django_capture_on_commit_callbacks
+):
+    churn = p.gh_repo(102, "churn", branch="develop")
+    github.routes["/repos/ml-org/churn"] = {**churn, "archived": True}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_github(
+            client, "repository", {"action": "archived", "repository": churn}, delivery="1"
+        )
+    assert response.json()["status"] == "queued"
+    assert SyncRun.objects.filter(source=gh_source).first().status == SyncRun.Status.SUCCESS
+    assert Repository.objects.get(name="churn").gone_at is not None
+    github.routes["/repos/ml-org/churn"] = churn
+    with django_capture_on_commit_callbacks(execute=True):
+        post_github(client, "repository", {"action": "unarchived", "repository": churn}, delivery="2")
+    assert Repository.objects.get(name="churn").gone_at is None
 
 
 # GitLab
@@ -195,6 +271,15 @@ def gl_repository(monkeypatch):
     )
 
 
+def pipeline_hook(**attributes) -> dict:
+    """The corpus Pipeline Hook made a branch pipeline (as published it is a merge request's, which names
+    its source branch in ``ref``), with ``attributes`` changed."""
+    payload = copy.deepcopy(p.corpus_json(p.GITLAB_HOOK))
+    payload["object_attributes"].update({"source": "push", **attributes})
+    payload["merge_request"] = None
+    return payload
+
+
 def post_gitlab(
     client, payload: dict, *, token: str = SECRET, key: str = "k-1", event: str = "Pipeline Hook"
 ):
@@ -205,7 +290,7 @@ def post_gitlab(
 
 
 def test_a_gitlab_pipeline_hook_writes_the_run(client, gl_repository):
-    response = post_gitlab(client, p.corpus_json(p.GITLAB_HOOK))
+    response = post_gitlab(client, pipeline_hook())
     assert response.status_code == 200 and response.json()["status"] == "updated"
     pipeline = Pipeline.objects.get(repository=gl_repository)
     assert (pipeline.provider, pipeline.external_id) == ("gitlab-ci", ".gitlab-ci.yml")
@@ -224,12 +309,63 @@ def test_a_gitlab_pipeline_hook_writes_the_run(client, gl_repository):
 
 
 def test_gitlab_token_bad_missing_and_replayed(client, gl_repository):
-    payload = p.corpus_json(p.GITLAB_HOOK)
+    payload = pipeline_hook()
     assert post_gitlab(client, payload, token="wrong").status_code == 401
     assert post_gitlab(client, payload, token="").status_code == 401
     assert not Pipeline.objects.exists()
     assert post_gitlab(client, payload, key="same").json()["status"] == "updated"
     assert post_gitlab(client, payload, key="same").json()["status"] == "duplicate"
+
+
+def test_a_gitlab_merge_request_pipeline_is_ignored(client, gl_repository):
+    # As published: source merge_request_event, with the merge request's source branch in ref.
+    response = post_gitlab(client, p.corpus_json(p.GITLAB_HOOK))
+    assert response.json()["status"] == "ignored: a merge request pipeline"
+    fork = pipeline_hook(source="merge_request_event")  # merge_request may be null even then
+    assert post_gitlab(client, fork, key="k-2").json()["status"] == "ignored: a merge request pipeline"
+    assert not PipelineRun.objects.exists()
+
+
+@pytest.fixture
+def queued(monkeypatch) -> list:
+    """The targeted syncs the webhooks queue, as (source pk, trigger, only), not run."""
+    calls = []
+    monkeypatch.setattr(webhooks.sync_source, "delay", lambda *args: calls.append(args))
+    return calls
+
+
+def test_a_gitlab_pipeline_finished_then_running_queues_a_resync_and_stays_finished(
+    client, gl_repository, queued, django_capture_on_commit_callbacks
+):
+    failed = pipeline_hook(id=500, status="failed")
+    assert post_gitlab(client, failed, key="k-1").json()["status"] == "updated"
+    running = pipeline_hook(id=500, status="running", finished_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_gitlab(client, running, key="k-2")
+    assert response.json()["status"] == "queued: finished before, re-read from the API"
+    assert queued == [(gl_repository.source_id, SyncRun.Trigger.WEBHOOK, ["gitlab-org/gitlab-test"])]
+    run = PipelineRun.objects.get(external_id="500")
+    assert (run.status, run.portal_status) == ("failed", "failure")
+    assert Pipeline.objects.get(repository=gl_repository).latest_status == "failure"
+    # Retried and passed; the first failure's delivery, late, finished earlier.
+    passed = pipeline_hook(id=500, status="success", finished_at="2016-08-12 15:40:00 UTC")
+    assert post_gitlab(client, passed, key="k-3").json()["status"] == "updated"
+    assert post_gitlab(client, failed, key="k-4").json()["status"] == "ignored: older than stored"
+    assert PipelineRun.objects.get(external_id="500").status == "success"
+
+
+def test_a_gitlab_project_outside_the_group_is_refused_early(
+    client, gl_repository, queued, django_capture_on_commit_callbacks
+):
+    push = {"ref": "refs/heads/main", "project": {"id": 77, "path_with_namespace": "evil/gitlab-org"}}
+    push["project"]["default_branch"] = "main"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_gitlab(client, push, event="Push Hook", key="k-1")
+        inside = {**push, "project": {**push["project"], "path_with_namespace": "GitLab-Org/sub/x"}}
+        queued_inside = post_gitlab(client, inside, event="Push Hook", key="k-2")
+    assert response.json()["status"] == "ignored: not in this source's group"
+    assert queued_inside.json()["status"] == "queued"
+    assert queued == [(gl_repository.source_id, SyncRun.Trigger.WEBHOOK, ["GitLab-Org/sub/x"])]
 
 
 def test_gitlab_unknown_event_is_ignored(client, gl_repository):
