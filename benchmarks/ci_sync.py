@@ -78,6 +78,9 @@ class StandIn:
         self.now = datetime.now(UTC).replace(microsecond=0)
         template = json.loads(RUN_EXAMPLE.read_text())["value"]["workflow_runs"][0]
         template.update({field: f"@{field}@" for field in RUN_FIELDS})
+        # A run on the repository's own branch names the repository as its head repository too.
+        self.repository = template["repository"]
+        template["repository"] = template["head_repository"] = "@repository@"
         # Literal text and field names, alternating: a run is their join with its values.
         self.run_parts = re.split(r'"@(\w+)@"', json.dumps(template))
         self.etags: dict[str, tuple[str, dict]] = {}  # the stand-in's answers never change
@@ -123,7 +126,11 @@ class StandIn:
             workflow = {"id": 10_000 + n, "name": "CI", "path": ".github/workflows/ci.yml", "state": "active"}
             return {"total_count": 1, "workflows": [workflow]}, {}
         if rest == "actions/runs":
-            runs = ",".join(self.run(n, i) for i in range(self.runs))
+            own = {**self.repository, "id": 1_000_000 + n, "name": f"repo-{n:04d}"}
+            own["full_name"] = f"{ORG}/repo-{n:04d}"
+            own["html_url"] = f"https://github.com/{own['full_name']}"
+            repository = json.dumps(own)
+            runs = ",".join(self.run(n, i, repository) for i in range(self.runs))
             return f'{{"total_count": {self.runs}, "workflow_runs": [{runs}]}}'.encode(), {}
         return None
 
@@ -144,7 +151,7 @@ class StandIn:
         content = base64.b64encode(text.encode()).decode()
         return {"type": "file", "encoding": "base64", "path": path, "content": content}
 
-    def run(self, n: int, i: int) -> str:
+    def run(self, n: int, i: int, repository: str) -> str:
         created = self.now - timedelta(hours=6 * i + n % 5)
         values = {
             "id": n * 1000 + i,
@@ -157,8 +164,9 @@ class StandIn:
             "run_started_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "updated_at": (created + timedelta(minutes=8)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        parts = self.run_parts
-        return "".join(part if i % 2 == 0 else json.dumps(values[part]) for i, part in enumerate(parts))
+        values = {name: json.dumps(value) for name, value in values.items()}
+        values["repository"] = repository
+        return "".join(part if k % 2 == 0 else values[part] for k, part in enumerate(self.run_parts))
 
 
 def serve(port_out, counts, repos: int, runs: int, delay: float) -> None:
@@ -270,6 +278,8 @@ def main() -> None:
 
     full, cpu, requests, _ = sync()
     floor = requests * args.delay_ms / 1000 / args.concurrency
+    if PipelineRun.objects.count() != args.repos * args.runs:  # a sync that kept less is not measured
+        sys.exit(f"the sync kept {PipelineRun.objects.count()} runs, not {args.repos * args.runs}")
     print(
         f"catalog: {Repository.objects.count()} repositories, {Project.objects.count()} projects, "
         f"{Pipeline.objects.count()} pipelines, {PipelineRun.objects.count()} runs"

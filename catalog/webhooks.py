@@ -12,8 +12,8 @@ GitLab's ``Idempotency-Key``) is acknowledged and not applied again.
 What an event does, for the sources it verified against:
 
 - a run on the default branch (GitHub ``workflow_run``, GitLab Pipeline Hook) is written at once through
-  ``catalog.sync_pipelines.record_run``, then ``ci-failing`` is re-evaluated. Not a run of a fork's
-  pull request (GitHub: ``head_repository`` is another repository) nor a merge request pipeline (GitLab
+  ``catalog.sync_pipelines.record_run``, then ``ci-failing`` is re-evaluated. Not a pull request's run
+  (GitHub: its ``event``, or a ``head_repository`` that is a fork) nor a merge request pipeline (GitLab
   names its source branch in ``ref``), which a sync does not read either. Deliveries may arrive out of
   order: a run behind the stored one is not written (GitHub: an earlier attempt, an unfinished state of a
   finished attempt, an earlier finish); a GitLab pipeline stored finished and reported unfinished (it may
@@ -325,8 +325,8 @@ def github_workflow_run(sources: Sources, payload: dict[str, Any]) -> str:
         return _resync(sources, repo["full_name"])
     if run.get("head_branch") != repo.get("default_branch"):
         return "ignored: not the default branch"
-    if not github_connector.from_repository(run, repo):
-        return "ignored: a pull request from a fork"
+    if not github_connector.on_own_branch(run, repo):
+        return "ignored: a pull request's run"
     news = github_connector.run_record(run)
     # A re-run raises run_attempt; the same attempt unfinished again is an older delivery.
     repositories = [r for r in repositories if compare_run(r, github_connector.PROVIDER, news) == NEWER]

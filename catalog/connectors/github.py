@@ -14,7 +14,7 @@ Per repository (API version 2022-11-28, https://docs.github.com/en/rest):
   default branch.
 - pipelines: ``GET .../actions/workflows``, then the runs on the default branch
   (``GET .../actions/runs?branch=...``; for an active workflow missing from a full page, its own runs;
-  without the runs of forks' pull requests from a branch of that name), and each workflow file for the
+  without pull requests' runs, a fork's from a branch of that name included), and each workflow file for the
   reusable workflows its jobs call.
 
 Every GET goes through ``catalog.connectors.http.ApiClient`` (ETags, pagination, rate limits, retries).
@@ -42,7 +42,7 @@ from catalog.connectors.records import (
 __all__ = [
     "GitHubConnector",
     "connector",
-    "from_repository",
+    "on_own_branch",
     "owns",
     "parse_config",
     "run_record",
@@ -194,12 +194,15 @@ def owns(owner: str, full_name: str) -> bool:
     return full_name.partition("/")[0].casefold() == owner.casefold()
 
 
-def from_repository(run: dict[str, Any], repository: dict[str, Any]) -> bool:
-    """Whether a workflow run (REST or webhook shape) ran on ``repository``'s own branch, not on a fork's
-    branch of the same name (a pull request: ``GET .../actions/runs?branch=`` lists those too). Its
-    ``head_repository`` is compared by ``id``, else by ``full_name`` (case-insensitively); a run without
-    one (older payloads) counts.
+def on_own_branch(run: dict[str, Any], repository: dict[str, Any]) -> bool:
+    """Whether a workflow run (REST or webhook shape) ran for a branch of ``repository`` itself: not for a
+    pull request (its ``event`` starts with ``pull_request``: it tests a merge, and ``GET
+    .../actions/runs?branch=`` lists a fork's pull requests from a branch of that name too), and with
+    ``head_repository`` the repository, compared by ``id``, else by ``full_name`` (case-insensitively).
+    A run without ``event`` or ``head_repository`` (older payloads) counts.
     """
+    if str(run.get("event") or "").startswith("pull_request"):
+        return False
     head = run.get("head_repository")
     if not head:
         return True
@@ -395,7 +398,7 @@ class _Reader:
         )
         by_workflow: dict[str, list[PipelineRunRecord]] = {}
         for run in page:
-            if from_repository(run, repo):
+            if on_own_branch(run, repo):
                 by_workflow.setdefault(str(run["workflow_id"]), []).append(run_record(run))
         records = []
         for workflow in workflows:
@@ -413,7 +416,7 @@ class _Reader:
                         schema=_RunsPage,
                         max_pages=1,
                     )
-                    if from_repository(run, repo)
+                    if on_own_branch(run, repo)
                 ]
             templates, error = self._templates(full, branch, workflow.get("path") or "")
             records.append(workflow_record(workflow, runs, templates=templates, config_error=error))

@@ -71,7 +71,9 @@ class SyncRun(models.Model):
     orphaned = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     changes = models.JSONField(
-        default=dict, blank=True, help_text='What changed: {"created"|"updated"|"orphaned": {kind: [names]}}.'
+        default=dict,
+        blank=True,
+        help_text='What changed: {"created"|"updated"|"orphaned"|"skipped": {kind: [names]}}.',
     )
 
     class Meta:

@@ -121,7 +121,7 @@ def test_only_reads_what_the_full_listing_would_hold(github, github_config):
     assert churn_only.repositories == () and churn_only.excluded == ("102",)
 
 
-def test_runs_of_forks_pull_requests_are_not_the_default_branchs(github, github_config):
+def test_pull_requests_runs_are_not_the_default_branchs(github, github_config):
     runs = github.routes["/repos/ml-org/fraud-model/actions/runs"].items
     fork = p.gh_run(1006, 11, conclusion="failure", created=p.NOW - timedelta(hours=1), number=9)
     fork["head_repository"].update(id=999, full_name="someone/fraud-model")
@@ -129,7 +129,9 @@ def test_runs_of_forks_pull_requests_are_not_the_default_branchs(github, github_
     older["head_repository"] = None  # payloads before head_repository: kept
     named = p.gh_run(1008, 11, created=p.NOW - timedelta(hours=3), number=7)
     named["head_repository"] = {"full_name": "ML-Org/Fraud-Model"}  # no id: compared by name
-    runs[:0] = [fork, older, named]
+    own_pull_request = p.gh_run(1009, 11, conclusion="failure", created=p.NOW - timedelta(hours=1), number=10)
+    own_pull_request["event"] = "pull_request"  # from main into another branch: it tests a merge
+    runs[:0] = [own_pull_request, fork, older, named]
     ci = by_name(fetch(github_config))["fraud-model"].pipelines[0]
     assert [r.external_id for r in ci.runs] == ["1007", "1008", "1003", "1002", "1001"]
 

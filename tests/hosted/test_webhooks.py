@@ -186,10 +186,23 @@ def test_a_fork_pull_request_run_on_a_branch_named_like_the_default_is_ignored(c
     event["workflow_run"].update(event="pull_request")
     event["workflow_run"]["head_repository"].update(id=999, full_name="someone/fraud-model")
     response = post_github(client, "workflow_run", event)
-    assert response.json()["status"] == "ignored: a pull request from a fork"
+    assert response.json()["status"] == "ignored: a pull request's run"
     assert not PipelineRun.objects.filter(external_id="1005").exists()
+    event["workflow_run"]["event"] = "push"  # a fork's push run, as GitHub's own example shows one
+    assert (
+        post_github(client, "workflow_run", event, delivery="d-2").json()["status"]
+        == "ignored: a pull request's run"
+    )
     event["workflow_run"]["head_repository"] = None  # an older payload: the run counts
-    assert post_github(client, "workflow_run", event, delivery="d-2").json()["status"] == "updated"
+    assert post_github(client, "workflow_run", event, delivery="d-3").json()["status"] == "updated"
+
+
+def test_a_pull_request_run_from_the_default_branch_of_the_same_repository_is_ignored(client, gh_source):
+    event = workflow_run_event(conclusion="failure")  # a pull request from main into a release branch
+    event["workflow_run"].update(event="pull_request")
+    response = post_github(client, "workflow_run", event)
+    assert response.json()["status"] == "ignored: a pull request's run"
+    assert not PipelineRun.objects.filter(external_id="1005").exists()
 
 
 def test_a_delivery_older_than_the_stored_run_is_ignored(client, gh_source):
