@@ -5,7 +5,8 @@ written through ``catalog.sync.upsert``, so a second sync with nothing changed w
 no longer listed for a repository that was read gets ``gone_at``; each pipeline keeps its newest
 ``PORTAL["PIPELINE_RUN_HISTORY"]`` runs. After writing runs, each pipeline's ``latest_status``,
 ``latest_run_at`` and ``failing_since`` are recomputed from its stored runs. A run from a webhook is first
-compared with the stored one (``compare_run``): deliveries may arrive out of order.
+compared with the stored one (``compare_run``): deliveries may arrive out of order. A sync does not write
+a run behind the stored one either: a webhook may have written a newer state after the sync read it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.db.models.functions import RowNumber
 
 from catalog import sync
 from catalog.bulk import bulk_update, from_db, select_rows
+from catalog.connectors import gitlab
 from catalog.connectors.ci import COMPLETED
 from catalog.connectors.records import PipelineRecord, PipelineRunRecord, RepositoryRecord
 from catalog.models import Pipeline, PipelineRun, PortalStatus, Repository
@@ -30,6 +32,9 @@ BATCH_SIZE = 500
 CONCLUSIVE = (PortalStatus.SUCCESS, PortalStatus.FAILURE)
 # How a run a webhook reported compares with the stored one (``compare_run``).
 NEWER, OLDER, REOPENED = "newer", "older", "reopened"
+# Providers whose retried run keeps its id and attempt (GitLab's pipelines): one finished may run again.
+# GitHub counts a re-run's attempts, so a finished run read unfinished is an older answer.
+RETRIED_IN_PLACE = frozenset({gitlab.PROVIDER})
 
 
 def write_pipelines(
@@ -96,15 +101,31 @@ def compare_run(repository: Repository, provider: str, run: PipelineRunRecord) -
     ``provider`` pipelines: ``NEWER`` when none is stored or it is ahead; ``OLDER`` when it is behind (an
     earlier ``run_attempt``, or both finished and it finished earlier); ``REOPENED`` when the stored run
     of the same attempt is finished and ``run`` is not (an older delivery, or a GitLab pipeline retried
-    under the same id). The stored row stays locked until the transaction ends.
+    under the same id). The repository's row stays locked until the transaction ends, so that deliveries
+    for it (two of a run not stored yet, say) are compared and written one after the other.
     """
+    list(Repository.objects.select_for_update().filter(pk=repository.pk).only("pk"))
     stored = (
-        PipelineRun.objects.select_for_update(of=("self",))
-        .filter(pipeline__repository=repository, pipeline__provider=provider, external_id=run.external_id)
+        PipelineRun.objects.filter(
+            pipeline__repository=repository, pipeline__provider=provider, external_id=run.external_id
+        )
         .only("run_attempt", "portal_status", "finished_at")
         .first()
     )
-    if stored is None or run.run_attempt > stored.run_attempt:
+    return NEWER if stored is None else _order(stored, run)
+
+
+def _behind(stored: PipelineRun, run: PipelineRunRecord, provider: str) -> bool:
+    """Whether ``run``, as a sync read it, is behind the ``stored`` one, which a webhook may have written
+    after the sync read the API: an earlier attempt or finish, or unfinished again where a retry is a
+    new attempt."""
+    order = _order(stored, run)
+    return order == OLDER or (order == REOPENED and provider not in RETRIED_IN_PLACE)
+
+
+def _order(stored: PipelineRun, run: PipelineRunRecord) -> str:
+    """How ``run`` compares with the ``stored`` run of the same id (see ``compare_run``)."""
+    if run.run_attempt > stored.run_attempt:
         return NEWER
     if run.run_attempt < stored.run_attempt:
         return OLDER
@@ -165,11 +186,12 @@ def _write_runs(
     for start in range(0, len(pks), BATCH_SIZE):
         for row in PipelineRun.objects.filter(pipeline_id__in=pks[start : start + BATCH_SIZE]):
             existing[(str(row.pipeline_id), row.external_id)] = row
-    desired = {
-        (str(pipeline.pk), run.external_id): _run_values(pipeline, run)
-        for pipeline, records in runs.items()
-        for run in records
-    }
+    desired = {}
+    for pipeline, records in runs.items():
+        for run in records:
+            key = (str(pipeline.pk), run.external_id)
+            if key not in existing or not _behind(existing[key], run, pipeline.provider):
+                desired[key] = _run_values(pipeline, run)
     sync.upsert(PipelineRun, existing, desired, tally, now, returning=False)
     _trim_history(pks)
     refresh_latest(pks)

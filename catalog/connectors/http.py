@@ -163,35 +163,34 @@ def link_next_page(response: httpx.Response, url: str, items: list, per_page: in
 
 
 # RFC 8288 section 3: link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param ), link-param =
-# token BWS [ "=" BWS ( token / quoted-string ) ]; link-values are separated by commas.
-_LINK_VALUE = re.compile(
-    r'\s*<([^>]*)>((?:\s*;\s*[^\s;,="]+(?:\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^\s;,"]*))?)*)\s*'
-)
-_LINK_PARAM = re.compile(r';\s*([^\s;,="]+)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;,"]*))?')
+# token BWS [ "=" BWS ( token / quoted-string ) ]; link-values are separated by commas (RFC 9110's lists:
+# empty elements allowed). Runs of anything but the separator, with quoted strings and <targets> whole:
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_LINK_ELEMENT = re.compile(rf"(?:{_QUOTED}|<[^>]*>|[^,])+")
+_LINK_PARAM = re.compile(rf"(?:{_QUOTED}|[^;])+")
+_LINK_TARGET = re.compile(r"\s*<([^>]*)>(.*)", re.DOTALL)
 
 
 def parse_link_header(value: str) -> list[tuple[str, dict[str, str]]]:
     """The links of a ``Link`` header (RFC 8288): ``(target, params)`` each, in order, with parameter
     names lowercased, quoted values unquoted, and only the first of a repeated parameter kept (as the
-    RFC says for ``rel``). Parsing stops at the first link-value that does not follow the grammar.
+    RFC says for ``rel``). Leniently, as browsers read it: an element that is not a link is skipped and
+    an unquoted value may hold spaces; the links around them still count.
     """
     links: list[tuple[str, dict[str, str]]] = []
-    position = 0
-    while position < len(value):
-        match = _LINK_VALUE.match(value, position)
-        if not match:
-            break
+    for element in _LINK_ELEMENT.findall(value):
+        link = _LINK_TARGET.match(element)
+        if not link:
+            continue
         params: dict[str, str] = {}
-        for name, raw in _LINK_PARAM.findall(match[2]):
-            if raw.startswith('"'):
+        for param in _LINK_PARAM.findall(link[2]):
+            name, _, raw = param.partition("=")
+            raw = raw.strip()
+            if len(raw) > 1 and raw[0] == raw[-1] == '"':
                 raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-            params.setdefault(name.lower(), raw)
-        links.append((match[1].strip(), params))
-        position = match.end()
-        if position < len(value):
-            if value[position] != ",":
-                break
-            position += 1
+            if name.strip():
+                params.setdefault(name.strip().lower(), raw)
+        links.append((link[1].strip(), params))
     return links
 
 
@@ -363,10 +362,13 @@ class ApiClient:
             stored = cached[1]
             following = stored.get("next")
             if per_page and _PAGINATION_HEADERS.intersection(response.headers):
-                # The page is the same, but the list may have grown: the answer's own next page counts.
-                following = self._on_origin(self.next_page(response, url, stored["data"], per_page))
-                if following != stored.get("next") and self.cache is not None:
-                    self.cache.put(url, cached[0], {**stored, "next": following})
+                # The page is the same, but the list may have grown: a next page the answer names counts
+                # (one it does not name may just be left out of a 304, or of a CDN's Link).
+                named = self._on_origin(self.next_page(response, url, stored["data"], per_page))
+                if named is not None and named != following:
+                    following = named
+                    if self.cache is not None:
+                        self.cache.put(url, cached[0], {**stored, "next": following})
             return stored["data"], following
         if response.status_code in missing:
             return None, None

@@ -12,6 +12,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -20,1781 +21,839 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="DescriptorFile",
+            name='DescriptorFile',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("path", models.CharField(max_length=1024)),
-                ("errors", models.JSONField(blank=True, default=list)),
-                ("entity_count", models.PositiveIntegerField(default=0)),
-                ("read_at", models.DateTimeField()),
-                ("gone_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('path', models.CharField(max_length=1024)),
+                ('errors', models.JSONField(blank=True, default=list)),
+                ('entity_count', models.PositiveIntegerField(default=0)),
+                ('read_at', models.DateTimeField()),
+                ('gone_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "ordering": ["path"],
+                'ordering': ['path'],
             },
         ),
         migrations.CreateModel(
-            name="ModelVersion",
+            name='ModelVersion',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("version", models.CharField(max_length=64)),
-                ("number", models.BigIntegerField(blank=True, null=True)),
-                ("aliases", models.JSONField(blank=True, default=list)),
-                ("stage", models.CharField(blank=True, max_length=64)),
-                ("status", models.CharField(blank=True, max_length=64)),
-                ("status_message", models.TextField(blank=True)),
-                ("description", models.TextField(blank=True)),
-                ("source_uri", models.TextField(blank=True)),
-                ("run_id", models.CharField(blank=True, max_length=64)),
-                ("run_url", models.CharField(blank=True, max_length=2048)),
-                ("user_id", models.CharField(blank=True, max_length=256)),
-                ("tags", models.JSONField(blank=True, default=dict)),
-                ("url", models.CharField(blank=True, max_length=2048)),
-                ("git_repo_url", models.CharField(blank=True, max_length=1024)),
-                ("git_commit", models.CharField(blank=True, max_length=64)),
-                ("trained_at", models.DateTimeField(blank=True, null=True)),
-                ("metrics", models.JSONField(blank=True, default=dict)),
-                ("registered_at", models.DateTimeField(blank=True, null=True)),
-                ("last_updated_at", models.DateTimeField(blank=True, null=True)),
-                ("gone_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('version', models.CharField(max_length=64)),
+                ('number', models.BigIntegerField(blank=True, null=True)),
+                ('aliases', models.JSONField(blank=True, default=list)),
+                ('stage', models.CharField(blank=True, max_length=64)),
+                ('status', models.CharField(blank=True, max_length=64)),
+                ('status_message', models.TextField(blank=True)),
+                ('description', models.TextField(blank=True)),
+                ('source_uri', models.TextField(blank=True)),
+                ('run_id', models.CharField(blank=True, max_length=64)),
+                ('run_url', models.CharField(blank=True, max_length=2048)),
+                ('user_id', models.CharField(blank=True, max_length=256)),
+                ('tags', models.JSONField(blank=True, default=dict)),
+                ('url', models.CharField(blank=True, max_length=2048)),
+                ('git_repo_url', models.CharField(blank=True, max_length=1024)),
+                ('git_commit', models.CharField(blank=True, max_length=64)),
+                ('trained_at', models.DateTimeField(blank=True, null=True)),
+                ('metrics', models.JSONField(blank=True, default=dict)),
+                ('registered_at', models.DateTimeField(blank=True, null=True)),
+                ('last_updated_at', models.DateTimeField(blank=True, null=True)),
+                ('gone_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "ordering": ["registered_model_id", "-number", "-version"],
+                'ordering': ['registered_model_id', '-number', '-version'],
             },
         ),
         migrations.CreateModel(
-            name="Repository",
+            name='Repository',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("external_id", models.CharField(max_length=1024)),
-                ("url", models.CharField(max_length=1024)),
-                ("host", models.CharField(blank=True, max_length=255)),
-                ("name", models.CharField(max_length=255)),
-                ("default_branch", models.CharField(blank=True, max_length=255)),
-                ("archived", models.BooleanField(default=False)),
-                ("topics", models.JSONField(blank=True, default=list)),
-                ("last_commit_sha", models.CharField(blank=True, max_length=64)),
-                ("last_commit_at", models.DateTimeField(blank=True, null=True)),
-                ("last_commit_author_name", models.CharField(blank=True, max_length=255)),
-                ("last_commit_author_email", models.CharField(blank=True, max_length=255)),
-                ("commits_in_window", models.PositiveIntegerField(default=0)),
-                ("window_days", models.PositiveIntegerField(default=90)),
-                ("top_authors", models.JSONField(blank=True, default=list)),
-                ("authors", models.JSONField(blank=True, default=list)),
-                ("authors_days", models.PositiveIntegerField(default=180)),
-                ("last_read_at", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.TextField(blank=True)),
-                ("last_error_at", models.DateTimeField(blank=True, null=True)),
-                ("gone_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('external_id', models.CharField(max_length=1024)),
+                ('url', models.CharField(max_length=1024)),
+                ('host', models.CharField(blank=True, max_length=255)),
+                ('name', models.CharField(max_length=255)),
+                ('default_branch', models.CharField(blank=True, max_length=255)),
+                ('archived', models.BooleanField(default=False)),
+                ('topics', models.JSONField(blank=True, default=list)),
+                ('last_commit_sha', models.CharField(blank=True, max_length=64)),
+                ('last_commit_at', models.DateTimeField(blank=True, null=True)),
+                ('last_commit_author_name', models.CharField(blank=True, max_length=255)),
+                ('last_commit_author_email', models.CharField(blank=True, max_length=255)),
+                ('commits_in_window', models.PositiveIntegerField(default=0)),
+                ('window_days', models.PositiveIntegerField(default=90)),
+                ('top_authors', models.JSONField(blank=True, default=list)),
+                ('authors', models.JSONField(blank=True, default=list)),
+                ('authors_days', models.PositiveIntegerField(default=180)),
+                ('last_read_at', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.TextField(blank=True)),
+                ('last_error_at', models.DateTimeField(blank=True, null=True)),
+                ('gone_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "verbose_name_plural": "repositories",
-                "ordering": ["name"],
+                'verbose_name_plural': 'repositories',
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="RuleConfig",
+            name='RuleConfig',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.CharField(max_length=64, unique=True)),
-                ("enabled", models.BooleanField(default=True)),
-                (
-                    "severity",
-                    models.PositiveSmallIntegerField(
-                        blank=True,
-                        choices=[(10, "info"), (20, "warning"), (30, "error"), (40, "critical")],
-                        null=True,
-                    ),
-                ),
-                ("params", models.JSONField(blank=True, default=dict)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.CharField(max_length=64, unique=True)),
+                ('enabled', models.BooleanField(default=True)),
+                ('severity', models.PositiveSmallIntegerField(blank=True, choices=[(10, 'info'), (20, 'warning'), (30, 'error'), (40, 'critical')], null=True)),
+                ('params', models.JSONField(blank=True, default=dict)),
             ],
             options={
-                "verbose_name": "rule setting",
-                "ordering": ["code"],
+                'verbose_name': 'rule setting',
+                'ordering': ['code'],
             },
         ),
         migrations.CreateModel(
-            name="Scorecard",
+            name='Scorecard',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.SlugField(max_length=100, unique=True)),
-                ("title", models.CharField(blank=True, max_length=200)),
-                ("description", models.TextField(blank=True)),
-                ("levels", models.JSONField(default=list)),
-                ("file", models.CharField(blank=True, max_length=1024)),
-                ("enabled", models.BooleanField(default=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.SlugField(max_length=100, unique=True)),
+                ('title', models.CharField(blank=True, max_length=200)),
+                ('description', models.TextField(blank=True)),
+                ('levels', models.JSONField(default=list)),
+                ('file', models.CharField(blank=True, max_length=1024)),
+                ('enabled', models.BooleanField(default=True)),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="Source",
+            name='Source',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.SlugField(max_length=100, unique=True)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("git", "Git repositories"),
-                            ("file", "Descriptor file"),
-                            ("mlflow", "MLflow tracking server"),
-                            ("github", "GitHub organization or user"),
-                            ("gitlab", "GitLab group"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("config", models.JSONField(blank=True, default=dict)),
-                ("enabled", models.BooleanField(default=True)),
-                (
-                    "sync_interval_minutes",
-                    models.PositiveIntegerField(
-                        default=60, help_text="How often the scheduler syncs this source, in minutes."
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.SlugField(max_length=100, unique=True)),
+                ('kind', models.CharField(choices=[('git', 'Git repositories'), ('file', 'Descriptor file'), ('mlflow', 'MLflow tracking server'), ('github', 'GitHub organization or user'), ('gitlab', 'GitLab group')], max_length=20)),
+                ('config', models.JSONField(blank=True, default=dict)),
+                ('enabled', models.BooleanField(default=True)),
+                ('sync_interval_minutes', models.PositiveIntegerField(default=60, help_text='How often the scheduler syncs this source, in minutes.')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="APIToken",
+            name='APIToken',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("personal", "Personal"), ("service", "Service")],
-                        default="personal",
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "name",
-                    models.CharField(
-                        help_text="What the token is for, e.g. 'CI coverage reporter'.", max_length=100
-                    ),
-                ),
-                ("prefix", models.CharField(max_length=8, unique=True)),
-                ("secret_hash", models.CharField(max_length=64)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("last_used_at", models.DateTimeField(blank=True, null=True)),
-                ("expires_at", models.DateTimeField(blank=True, null=True)),
-                ("revoked_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="api_tokens",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('personal', 'Personal'), ('service', 'Service')], default='personal', max_length=10)),
+                ('name', models.CharField(help_text="What the token is for, e.g. 'CI coverage reporter'.", max_length=100)),
+                ('prefix', models.CharField(max_length=8, unique=True)),
+                ('secret_hash', models.CharField(max_length=64)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('last_used_at', models.DateTimeField(blank=True, null=True)),
+                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                ('revoked_at', models.DateTimeField(blank=True, null=True)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "API token",
-                "ordering": ["-created_at", "-pk"],
+                'verbose_name': 'API token',
+                'ordering': ['-created_at', '-pk'],
             },
         ),
         migrations.CreateModel(
-            name="Person",
+            name='Person',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("namespace", models.CharField(default="default", max_length=63)),
-                ("name", models.CharField(max_length=253)),
-                ("title", models.TextField(blank=True)),
-                ("description", models.TextField(blank=True)),
-                ("labels", models.JSONField(blank=True, default=dict)),
-                ("annotations", models.JSONField(blank=True, default=dict)),
-                ("tags", models.JSONField(blank=True, default=list)),
-                ("links", models.JSONField(blank=True, default=list)),
-                ("descriptor_document", models.PositiveIntegerField(blank=True, null=True)),
-                ("orphaned_at", models.DateTimeField(blank=True, null=True)),
-                ("email", models.EmailField(blank=True, max_length=254)),
-                ("git_emails", models.JSONField(blank=True, default=list)),
-                ("slack_user_id", models.CharField(blank=True, max_length=32)),
-                ("member_of_refs", models.JSONField(blank=True, default=list)),
-                (
-                    "deactivated_at",
-                    models.DateTimeField(
-                        blank=True,
-                        help_text="When the person left (deactivated here, or gone from the identity provider).",
-                        null=True,
-                    ),
-                ),
-                (
-                    "descriptor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.descriptorfile",
-                    ),
-                ),
-                (
-                    "user",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="person",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('namespace', models.CharField(default='default', max_length=63)),
+                ('name', models.CharField(max_length=253)),
+                ('title', models.TextField(blank=True)),
+                ('description', models.TextField(blank=True)),
+                ('labels', models.JSONField(blank=True, default=dict)),
+                ('annotations', models.JSONField(blank=True, default=dict)),
+                ('tags', models.JSONField(blank=True, default=list)),
+                ('links', models.JSONField(blank=True, default=list)),
+                ('descriptor_document', models.PositiveIntegerField(blank=True, null=True)),
+                ('orphaned_at', models.DateTimeField(blank=True, null=True)),
+                ('email', models.EmailField(blank=True, max_length=254)),
+                ('git_emails', models.JSONField(blank=True, default=list)),
+                ('slack_user_id', models.CharField(blank=True, max_length=32)),
+                ('member_of_refs', models.JSONField(blank=True, default=list)),
+                ('deactivated_at', models.DateTimeField(blank=True, help_text='When the person left (deactivated here, or gone from the identity provider).', null=True)),
+                ('descriptor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.descriptorfile')),
+                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='person', to=settings.AUTH_USER_MODEL)),
+                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.source')),
             ],
             options={
-                "verbose_name_plural": "people",
-                "ordering": ["namespace", "name"],
-                "abstract": False,
+                'verbose_name_plural': 'people',
+                'ordering': ['namespace', 'name'],
+                'abstract': False,
             },
         ),
         migrations.CreateModel(
-            name="Membership",
+            name='Membership',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("from_descriptor", models.BooleanField(default=False)),
-                ("from_idp", models.BooleanField(default=False)),
-                ("from_portal", models.BooleanField(default=True)),
-                (
-                    "person",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="memberships",
-                        to="catalog.person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('from_descriptor', models.BooleanField(default=False)),
+                ('from_idp', models.BooleanField(default=False)),
+                ('from_portal', models.BooleanField(default=True)),
+                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='catalog.person')),
             ],
         ),
         migrations.CreateModel(
-            name="Project",
+            name='Project',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("namespace", models.CharField(default="default", max_length=63)),
-                ("name", models.CharField(max_length=253)),
-                ("title", models.TextField(blank=True)),
-                ("description", models.TextField(blank=True)),
-                ("labels", models.JSONField(blank=True, default=dict)),
-                ("annotations", models.JSONField(blank=True, default=dict)),
-                ("tags", models.JSONField(blank=True, default=list)),
-                ("links", models.JSONField(blank=True, default=list)),
-                ("descriptor_document", models.PositiveIntegerField(blank=True, null=True)),
-                ("orphaned_at", models.DateTimeField(blank=True, null=True)),
-                ("owner_ref", models.CharField(blank=True, max_length=255)),
-                ("type", models.CharField(blank=True, max_length=255)),
-                ("lifecycle", models.CharField(blank=True, max_length=255)),
-                ("system_ref", models.CharField(blank=True, max_length=255)),
-                ("maintenance_burden", models.FloatField(default=0)),
-                (
-                    "descriptor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.descriptorfile",
-                    ),
-                ),
-                (
-                    "owner_person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="%(class)ss",
-                        to="catalog.person",
-                    ),
-                ),
-                (
-                    "repository",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="projects",
-                        to="catalog.repository",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('namespace', models.CharField(default='default', max_length=63)),
+                ('name', models.CharField(max_length=253)),
+                ('title', models.TextField(blank=True)),
+                ('description', models.TextField(blank=True)),
+                ('labels', models.JSONField(blank=True, default=dict)),
+                ('annotations', models.JSONField(blank=True, default=dict)),
+                ('tags', models.JSONField(blank=True, default=list)),
+                ('links', models.JSONField(blank=True, default=list)),
+                ('descriptor_document', models.PositiveIntegerField(blank=True, null=True)),
+                ('orphaned_at', models.DateTimeField(blank=True, null=True)),
+                ('owner_ref', models.CharField(blank=True, max_length=255)),
+                ('type', models.CharField(blank=True, max_length=255)),
+                ('lifecycle', models.CharField(blank=True, max_length=255)),
+                ('system_ref', models.CharField(blank=True, max_length=255)),
+                ('maintenance_burden', models.FloatField(default=0)),
+                ('descriptor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.descriptorfile')),
+                ('owner_person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='%(class)ss', to='catalog.person')),
+                ('repository', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='projects', to='catalog.repository')),
+                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.source')),
             ],
             options={
-                "ordering": ["namespace", "name"],
-                "abstract": False,
+                'ordering': ['namespace', 'name'],
+                'abstract': False,
             },
         ),
         migrations.CreateModel(
-            name="RegisteredModel",
+            name='RegisteredModel',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("name", models.CharField(max_length=256)),
-                ("description", models.TextField(blank=True)),
-                ("tags", models.JSONField(blank=True, default=dict)),
-                ("aliases", models.JSONField(blank=True, default=dict)),
-                ("url", models.CharField(blank=True, max_length=2048)),
-                ("registered_at", models.DateTimeField(blank=True, null=True)),
-                ("last_updated_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "link_method",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("annotation", "Project annotation"),
-                            ("tag", "Registered-model tag"),
-                            ("repository", "Training run's repository"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("link_detail", models.CharField(blank=True, max_length=1024)),
-                ("last_read_at", models.DateTimeField(blank=True, null=True)),
-                ("gone_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "production_version",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.modelversion",
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="registered_models",
-                        to="catalog.project",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="registered_models",
-                        to="catalog.source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('name', models.CharField(max_length=256)),
+                ('description', models.TextField(blank=True)),
+                ('tags', models.JSONField(blank=True, default=dict)),
+                ('aliases', models.JSONField(blank=True, default=dict)),
+                ('url', models.CharField(blank=True, max_length=2048)),
+                ('registered_at', models.DateTimeField(blank=True, null=True)),
+                ('last_updated_at', models.DateTimeField(blank=True, null=True)),
+                ('link_method', models.CharField(blank=True, choices=[('annotation', 'Project annotation'), ('tag', 'Registered-model tag'), ('repository', "Training run's repository")], max_length=20)),
+                ('link_detail', models.CharField(blank=True, max_length=1024)),
+                ('last_read_at', models.DateTimeField(blank=True, null=True)),
+                ('gone_at', models.DateTimeField(blank=True, null=True)),
+                ('production_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.modelversion')),
+                ('project', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='registered_models', to='catalog.project')),
+                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='registered_models', to='catalog.source')),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="modelversion",
-            name="registered_model",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="versions",
-                to="catalog.registeredmodel",
-            ),
+            model_name='modelversion',
+            name='registered_model',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='catalog.registeredmodel'),
         ),
         migrations.CreateModel(
-            name="Pipeline",
+            name='Pipeline',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "provider",
-                    models.CharField(
-                        choices=[("github-actions", "GitHub Actions"), ("gitlab-ci", "GitLab CI")],
-                        max_length=20,
-                    ),
-                ),
-                ("external_id", models.CharField(max_length=255)),
-                ("name", models.CharField(max_length=255)),
-                ("file_path", models.CharField(blank=True, max_length=1024)),
-                ("state", models.CharField(blank=True, max_length=32)),
-                ("url", models.CharField(blank=True, max_length=1024)),
-                ("template_kind", models.CharField(blank=True, max_length=32)),
-                ("template_project", models.CharField(blank=True, max_length=255)),
-                ("template_file", models.CharField(blank=True, max_length=1024)),
-                ("template_ref", models.CharField(blank=True, max_length=255)),
-                ("templates", models.JSONField(blank=True, default=list)),
-                ("config_error", models.TextField(blank=True)),
-                (
-                    "latest_status",
-                    models.CharField(
-                        blank=True,
-                        choices=[
-                            ("pending", "Pending"),
-                            ("running", "Running"),
-                            ("success", "Success"),
-                            ("failure", "Failure"),
-                            ("cancelled", "Cancelled"),
-                            ("skipped", "Skipped"),
-                            ("neutral", "Neutral"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("latest_run_at", models.DateTimeField(blank=True, null=True)),
-                ("failing_since", models.DateTimeField(blank=True, null=True)),
-                ("gone_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "repository",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="pipelines",
-                        to="catalog.repository",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('provider', models.CharField(choices=[('github-actions', 'GitHub Actions'), ('gitlab-ci', 'GitLab CI')], max_length=20)),
+                ('external_id', models.CharField(max_length=255)),
+                ('name', models.CharField(max_length=255)),
+                ('file_path', models.CharField(blank=True, max_length=1024)),
+                ('state', models.CharField(blank=True, max_length=32)),
+                ('url', models.CharField(blank=True, max_length=1024)),
+                ('template_kind', models.CharField(blank=True, max_length=32)),
+                ('template_project', models.CharField(blank=True, max_length=255)),
+                ('template_file', models.CharField(blank=True, max_length=1024)),
+                ('template_ref', models.CharField(blank=True, max_length=255)),
+                ('templates', models.JSONField(blank=True, default=list)),
+                ('config_error', models.TextField(blank=True)),
+                ('latest_status', models.CharField(blank=True, choices=[('pending', 'Pending'), ('running', 'Running'), ('success', 'Success'), ('failure', 'Failure'), ('cancelled', 'Cancelled'), ('skipped', 'Skipped'), ('neutral', 'Neutral')], max_length=16)),
+                ('latest_run_at', models.DateTimeField(blank=True, null=True)),
+                ('failing_since', models.DateTimeField(blank=True, null=True)),
+                ('gone_at', models.DateTimeField(blank=True, null=True)),
+                ('repository', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pipelines', to='catalog.repository')),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.AddField(
-            model_name="descriptorfile",
-            name="repository",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="descriptor_files",
-                to="catalog.repository",
-            ),
+            model_name='descriptorfile',
+            name='repository',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='descriptor_files', to='catalog.repository'),
         ),
         migrations.CreateModel(
-            name="RuleSnapshot",
+            name='RuleSnapshot',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("rule", models.CharField(max_length=64)),
-                ("date", models.DateField()),
-                ("open_findings", models.PositiveIntegerField(default=0)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('rule', models.CharField(max_length=64)),
+                ('date', models.DateField()),
+                ('open_findings', models.PositiveIntegerField(default=0)),
             ],
             options={
-                "ordering": ["date"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("rule", "date"), name="catalog_rulesnapshot_day")
-                ],
+                'ordering': ['date'],
+                'constraints': [models.UniqueConstraint(fields=('rule', 'date'), name='catalog_rulesnapshot_day')],
             },
         ),
         migrations.CreateModel(
-            name="ProjectLevel",
+            name='ProjectLevel',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("level", models.CharField(blank=True, max_length=100)),
-                ("rank", models.PositiveSmallIntegerField(default=0)),
-                ("previous_level", models.CharField(blank=True, max_length=100)),
-                ("previous_rank", models.PositiveSmallIntegerField(default=0)),
-                ("changed_at", models.DateTimeField()),
-                (
-                    "project",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="scorecard_levels",
-                        to="catalog.project",
-                    ),
-                ),
-                (
-                    "scorecard",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="project_levels",
-                        to="catalog.scorecard",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('level', models.CharField(blank=True, max_length=100)),
+                ('rank', models.PositiveSmallIntegerField(default=0)),
+                ('previous_level', models.CharField(blank=True, max_length=100)),
+                ('previous_rank', models.PositiveSmallIntegerField(default=0)),
+                ('changed_at', models.DateTimeField()),
+                ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='scorecard_levels', to='catalog.project')),
+                ('scorecard', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='project_levels', to='catalog.scorecard')),
             ],
         ),
         migrations.CreateModel(
-            name="ScorecardCheck",
+            name='ScorecardCheck',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.SlugField(max_length=100)),
-                ("title", models.CharField(max_length=200)),
-                ("description", models.TextField(blank=True)),
-                ("level", models.CharField(max_length=100)),
-                ("kind", models.CharField(max_length=50)),
-                ("params", models.JSONField(blank=True, default=dict)),
-                ("position", models.PositiveIntegerField(default=0)),
-                (
-                    "scorecard",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="checks",
-                        to="catalog.scorecard",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.SlugField(max_length=100)),
+                ('title', models.CharField(max_length=200)),
+                ('description', models.TextField(blank=True)),
+                ('level', models.CharField(max_length=100)),
+                ('kind', models.CharField(max_length=50)),
+                ('params', models.JSONField(blank=True, default=dict)),
+                ('position', models.PositiveIntegerField(default=0)),
+                ('scorecard', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='checks', to='catalog.scorecard')),
             ],
             options={
-                "ordering": ["scorecard", "position", "code"],
+                'ordering': ['scorecard', 'position', 'code'],
             },
         ),
         migrations.CreateModel(
-            name="ScorecardExemption",
+            name='ScorecardExemption',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("reason", models.CharField(max_length=500)),
-                ("expires_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "check_ref",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="exemptions",
-                        to="catalog.scorecardcheck",
-                    ),
-                ),
-                (
-                    "created_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="scorecard_exemptions",
-                        to="catalog.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('reason', models.CharField(max_length=500)),
+                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('check_ref', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='exemptions', to='catalog.scorecardcheck')),
+                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scorecard_exemptions', to='catalog.project')),
             ],
             options={
-                "ordering": ["check_ref", "project"],
+                'ordering': ['check_ref', 'project'],
             },
         ),
         migrations.CreateModel(
-            name="ScorecardResult",
+            name='ScorecardResult',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("passed", models.BooleanField()),
-                ("exempt", models.BooleanField(default=False)),
-                ("detail", models.CharField(blank=True, max_length=500)),
-                ("changed_at", models.DateTimeField()),
-                (
-                    "check_ref",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="results",
-                        to="catalog.scorecardcheck",
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="scorecard_results",
-                        to="catalog.project",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('passed', models.BooleanField()),
+                ('exempt', models.BooleanField(default=False)),
+                ('detail', models.CharField(blank=True, max_length=500)),
+                ('changed_at', models.DateTimeField()),
+                ('check_ref', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='results', to='catalog.scorecardcheck')),
+                ('project', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='scorecard_results', to='catalog.project')),
             ],
         ),
         migrations.AddField(
-            model_name="repository",
-            name="source",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="repositories", to="catalog.source"
-            ),
+            model_name='repository',
+            name='source',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='repositories', to='catalog.source'),
         ),
         migrations.CreateModel(
-            name="HttpCacheEntry",
+            name='HttpCacheEntry',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("key", models.CharField(max_length=64)),
-                ("url", models.TextField()),
-                ("etag", models.CharField(max_length=512)),
-                ("body", models.JSONField()),
-                ("fetched_at", models.DateTimeField()),
-                (
-                    "source",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="http_cache",
-                        to="catalog.source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('key', models.CharField(max_length=64)),
+                ('url', models.TextField()),
+                ('etag', models.CharField(max_length=512)),
+                ('body', models.JSONField()),
+                ('fetched_at', models.DateTimeField()),
+                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='http_cache', to='catalog.source')),
             ],
             options={
-                "verbose_name": "HTTP cache entry",
-                "verbose_name_plural": "HTTP cache entries",
+                'verbose_name': 'HTTP cache entry',
+                'verbose_name_plural': 'HTTP cache entries',
             },
         ),
         migrations.AddField(
-            model_name="descriptorfile",
-            name="source",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
-                related_name="descriptor_files",
-                to="catalog.source",
-            ),
+            model_name='descriptorfile',
+            name='source',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='descriptor_files', to='catalog.source'),
         ),
         migrations.CreateModel(
-            name="SyncRun",
+            name='SyncRun',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("running", "Running"),
-                            ("success", "Success"),
-                            ("partial", "Partial (some items failed)"),
-                            ("failed", "Failed"),
-                        ],
-                        default="running",
-                        max_length=10,
-                    ),
-                ),
-                (
-                    "trigger",
-                    models.CharField(
-                        choices=[("schedule", "Schedule"), ("manual", "Manual"), ("webhook", "Webhook")],
-                        default="manual",
-                        max_length=10,
-                    ),
-                ),
-                ("started_at", models.DateTimeField()),
-                ("finished_at", models.DateTimeField(blank=True, null=True)),
-                ("created", models.PositiveIntegerField(default=0)),
-                ("updated", models.PositiveIntegerField(default=0)),
-                ("unchanged", models.PositiveIntegerField(default=0)),
-                ("failed", models.PositiveIntegerField(default=0)),
-                ("orphaned", models.PositiveIntegerField(default=0)),
-                ("errors", models.JSONField(blank=True, default=list)),
-                (
-                    "changes",
-                    models.JSONField(
-                        blank=True,
-                        default=dict,
-                        help_text='What changed: {"created"|"updated"|"orphaned": {kind: [names]}}.',
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="sync_runs",
-                        to="catalog.source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(choices=[('running', 'Running'), ('success', 'Success'), ('partial', 'Partial (some items failed)'), ('failed', 'Failed')], default='running', max_length=10)),
+                ('trigger', models.CharField(choices=[('schedule', 'Schedule'), ('manual', 'Manual'), ('webhook', 'Webhook')], default='manual', max_length=10)),
+                ('started_at', models.DateTimeField()),
+                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('created', models.PositiveIntegerField(default=0)),
+                ('updated', models.PositiveIntegerField(default=0)),
+                ('unchanged', models.PositiveIntegerField(default=0)),
+                ('failed', models.PositiveIntegerField(default=0)),
+                ('orphaned', models.PositiveIntegerField(default=0)),
+                ('errors', models.JSONField(blank=True, default=list)),
+                ('changes', models.JSONField(blank=True, default=dict, help_text='What changed: {"created"|"updated"|"orphaned": {kind: [names]}}.')),
+                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='catalog.source')),
             ],
             options={
-                "ordering": ["-started_at"],
+                'ordering': ['-started_at'],
             },
         ),
         migrations.CreateModel(
-            name="System",
+            name='System',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("namespace", models.CharField(default="default", max_length=63)),
-                ("name", models.CharField(max_length=253)),
-                ("title", models.TextField(blank=True)),
-                ("description", models.TextField(blank=True)),
-                ("labels", models.JSONField(blank=True, default=dict)),
-                ("annotations", models.JSONField(blank=True, default=dict)),
-                ("tags", models.JSONField(blank=True, default=list)),
-                ("links", models.JSONField(blank=True, default=list)),
-                ("descriptor_document", models.PositiveIntegerField(blank=True, null=True)),
-                ("orphaned_at", models.DateTimeField(blank=True, null=True)),
-                ("owner_ref", models.CharField(blank=True, max_length=255)),
-                (
-                    "descriptor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.descriptorfile",
-                    ),
-                ),
-                (
-                    "owner_person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="%(class)ss",
-                        to="catalog.person",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('namespace', models.CharField(default='default', max_length=63)),
+                ('name', models.CharField(max_length=253)),
+                ('title', models.TextField(blank=True)),
+                ('description', models.TextField(blank=True)),
+                ('labels', models.JSONField(blank=True, default=dict)),
+                ('annotations', models.JSONField(blank=True, default=dict)),
+                ('tags', models.JSONField(blank=True, default=list)),
+                ('links', models.JSONField(blank=True, default=list)),
+                ('descriptor_document', models.PositiveIntegerField(blank=True, null=True)),
+                ('orphaned_at', models.DateTimeField(blank=True, null=True)),
+                ('owner_ref', models.CharField(blank=True, max_length=255)),
+                ('descriptor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.descriptorfile')),
+                ('owner_person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='%(class)ss', to='catalog.person')),
+                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.source')),
             ],
             options={
-                "ordering": ["namespace", "name"],
-                "abstract": False,
+                'ordering': ['namespace', 'name'],
+                'abstract': False,
             },
         ),
         migrations.AddField(
-            model_name="project",
-            name="system",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="projects",
-                to="catalog.system",
-            ),
+            model_name='project',
+            name='system',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='projects', to='catalog.system'),
         ),
         migrations.CreateModel(
-            name="Team",
+            name='Team',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                ("namespace", models.CharField(default="default", max_length=63)),
-                ("name", models.CharField(max_length=253)),
-                ("title", models.TextField(blank=True)),
-                ("description", models.TextField(blank=True)),
-                ("labels", models.JSONField(blank=True, default=dict)),
-                ("annotations", models.JSONField(blank=True, default=dict)),
-                ("tags", models.JSONField(blank=True, default=list)),
-                ("links", models.JSONField(blank=True, default=list)),
-                ("descriptor_document", models.PositiveIntegerField(blank=True, null=True)),
-                ("orphaned_at", models.DateTimeField(blank=True, null=True)),
-                ("type", models.CharField(default="team", max_length=255)),
-                ("parent_ref", models.CharField(blank=True, max_length=255)),
-                ("email", models.EmailField(blank=True, max_length=254)),
-                ("slack_channel", models.CharField(blank=True, max_length=80)),
-                ("member_refs", models.JSONField(blank=True, default=list)),
-                (
-                    "descriptor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.descriptorfile",
-                    ),
-                ),
-                (
-                    "members",
-                    models.ManyToManyField(
-                        blank=True, related_name="teams", through="catalog.Membership", to="catalog.person"
-                    ),
-                ),
-                (
-                    "parent",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="children",
-                        to="catalog.team",
-                    ),
-                ),
-                (
-                    "source",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to="catalog.source",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('namespace', models.CharField(default='default', max_length=63)),
+                ('name', models.CharField(max_length=253)),
+                ('title', models.TextField(blank=True)),
+                ('description', models.TextField(blank=True)),
+                ('labels', models.JSONField(blank=True, default=dict)),
+                ('annotations', models.JSONField(blank=True, default=dict)),
+                ('tags', models.JSONField(blank=True, default=list)),
+                ('links', models.JSONField(blank=True, default=list)),
+                ('descriptor_document', models.PositiveIntegerField(blank=True, null=True)),
+                ('orphaned_at', models.DateTimeField(blank=True, null=True)),
+                ('type', models.CharField(default='team', max_length=255)),
+                ('parent_ref', models.CharField(blank=True, max_length=255)),
+                ('email', models.EmailField(blank=True, max_length=254)),
+                ('slack_channel', models.CharField(blank=True, max_length=80)),
+                ('member_refs', models.JSONField(blank=True, default=list)),
+                ('descriptor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.descriptorfile')),
+                ('members', models.ManyToManyField(blank=True, related_name='teams', through='catalog.Membership', to='catalog.person')),
+                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='children', to='catalog.team')),
+                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.source')),
             ],
             options={
-                "ordering": ["namespace", "name"],
-                "abstract": False,
+                'ordering': ['namespace', 'name'],
+                'abstract': False,
             },
         ),
         migrations.AddField(
-            model_name="system",
-            name="owner_team",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="%(class)ss",
-                to="catalog.team",
-            ),
+            model_name='system',
+            name='owner_team',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='%(class)ss', to='catalog.team'),
         ),
         migrations.AddField(
-            model_name="project",
-            name="owner_team",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.SET_NULL,
-                related_name="%(class)ss",
-                to="catalog.team",
-            ),
+            model_name='project',
+            name='owner_team',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='%(class)ss', to='catalog.team'),
         ),
         migrations.AddField(
-            model_name="membership",
-            name="team",
-            field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="catalog.team"
-            ),
+            model_name='membership',
+            name='team',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='catalog.team'),
         ),
         migrations.CreateModel(
-            name="Finding",
+            name='Finding',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("rule", models.CharField(max_length=64)),
-                (
-                    "severity",
-                    models.PositiveSmallIntegerField(
-                        choices=[(10, "info"), (20, "warning"), (30, "error"), (40, "critical")], default=20
-                    ),
-                ),
-                ("message", models.TextField()),
-                ("evidence", models.JSONField(blank=True, default=dict)),
-                ("first_seen_at", models.DateTimeField()),
-                ("last_seen_at", models.DateTimeField()),
-                ("resolved_at", models.DateTimeField(blank=True, null=True)),
-                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
-                ("snoozed_until", models.DateTimeField(blank=True, null=True)),
-                ("snooze_reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "acknowledged_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="findings",
-                        to="catalog.project",
-                    ),
-                ),
-                (
-                    "registered_model",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="findings",
-                        to="catalog.registeredmodel",
-                    ),
-                ),
-                (
-                    "team",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="findings",
-                        to="catalog.team",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('rule', models.CharField(max_length=64)),
+                ('severity', models.PositiveSmallIntegerField(choices=[(10, 'info'), (20, 'warning'), (30, 'error'), (40, 'critical')], default=20)),
+                ('message', models.TextField()),
+                ('evidence', models.JSONField(blank=True, default=dict)),
+                ('first_seen_at', models.DateTimeField()),
+                ('last_seen_at', models.DateTimeField()),
+                ('resolved_at', models.DateTimeField(blank=True, null=True)),
+                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
+                ('snoozed_until', models.DateTimeField(blank=True, null=True)),
+                ('snooze_reason', models.CharField(blank=True, max_length=500)),
+                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('project', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='catalog.project')),
+                ('registered_model', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='catalog.registeredmodel')),
+                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='catalog.team')),
             ],
             options={
-                "ordering": ["-severity", "first_seen_at"],
+                'ordering': ['-severity', 'first_seen_at'],
             },
         ),
         migrations.CreateModel(
-            name="Channel",
+            name='Channel',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("slack", "Slack channel (bot token)"),
-                            ("slack-webhook", "Slack incoming webhook"),
-                        ],
-                        default="slack",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "token_env",
-                    models.CharField(
-                        blank=True,
-                        help_text="Name of the environment variable holding the bot token (xoxb-...), for kind slack.",
-                        max_length=128,
-                        validators=[catalog.models.notifications.env_name_validator],
-                    ),
-                ),
-                (
-                    "slack_channel",
-                    models.CharField(
-                        blank=True,
-                        help_text="Channel id (C0123ABC) or name (#ml-platform), for kind slack; empty: the team's Slack channel.",
-                        max_length=80,
-                    ),
-                ),
-                (
-                    "webhook_url_env",
-                    models.CharField(
-                        blank=True,
-                        help_text="Name of the environment variable holding the incoming-webhook URL, for kind slack-webhook.",
-                        max_length=128,
-                        validators=[catalog.models.notifications.env_name_validator],
-                    ),
-                ),
-                ("enabled", models.BooleanField(default=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("ok", "Ok"), ("broken", "Broken")], default="ok", max_length=10
-                    ),
-                ),
-                ("last_error", models.TextField(blank=True)),
-                ("last_error_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "nag_after_days",
-                    models.PositiveSmallIntegerField(
-                        blank=True,
-                        help_text="Remind of findings open this many days (empty: the portal's default).",
-                        null=True,
-                    ),
-                ),
-                (
-                    "nag_every_days",
-                    models.PositiveSmallIntegerField(
-                        blank=True,
-                        help_text="Days between reminders (empty: the portal's default).",
-                        null=True,
-                    ),
-                ),
-                ("next_nag_at", models.DateTimeField(blank=True, null=True)),
-                ("digest_enabled", models.BooleanField(default=True)),
-                (
-                    "digest_crontab",
-                    models.CharField(
-                        blank=True,
-                        help_text="When the digest is sent: minute hour day-of-month month day-of-week, UTC (empty: the portal's default, weekly).",
-                        max_length=100,
-                        validators=[django_celery_beat.validators.crontab_validator],
-                    ),
-                ),
-                ("last_digest_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "team",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Empty: the organisation-wide fallback channel.",
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="channels",
-                        to="catalog.team",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('slack', 'Slack channel (bot token)'), ('slack-webhook', 'Slack incoming webhook')], default='slack', max_length=20)),
+                ('token_env', models.CharField(blank=True, help_text='Name of the environment variable holding the bot token (xoxb-...), for kind slack.', max_length=128, validators=[catalog.models.notifications.env_name_validator])),
+                ('slack_channel', models.CharField(blank=True, help_text="Channel id (C0123ABC) or name (#ml-platform), for kind slack; empty: the team's Slack channel.", max_length=80)),
+                ('webhook_url_env', models.CharField(blank=True, help_text='Name of the environment variable holding the incoming-webhook URL, for kind slack-webhook.', max_length=128, validators=[catalog.models.notifications.env_name_validator])),
+                ('enabled', models.BooleanField(default=True)),
+                ('status', models.CharField(choices=[('ok', 'Ok'), ('broken', 'Broken')], default='ok', max_length=10)),
+                ('last_error', models.TextField(blank=True)),
+                ('last_error_at', models.DateTimeField(blank=True, null=True)),
+                ('nag_after_days', models.PositiveSmallIntegerField(blank=True, help_text="Remind of findings open this many days (empty: the portal's default).", null=True)),
+                ('nag_every_days', models.PositiveSmallIntegerField(blank=True, help_text="Days between reminders (empty: the portal's default).", null=True)),
+                ('next_nag_at', models.DateTimeField(blank=True, null=True)),
+                ('digest_enabled', models.BooleanField(default=True)),
+                ('digest_crontab', models.CharField(blank=True, help_text="When the digest is sent: minute hour day-of-month month day-of-week, UTC (empty: the portal's default, weekly).", max_length=100, validators=[django_celery_beat.validators.crontab_validator])),
+                ('last_digest_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('team', models.ForeignKey(blank=True, help_text='Empty: the organisation-wide fallback channel.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='channels', to='catalog.team')),
             ],
             options={
-                "ordering": ["team__name", "pk"],
+                'ordering': ['team__name', 'pk'],
             },
         ),
         migrations.CreateModel(
-            name="TeamSnapshot",
+            name='TeamSnapshot',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("date", models.DateField()),
-                ("projects", models.PositiveIntegerField(default=0)),
-                ("open_findings", models.PositiveIntegerField(default=0)),
-                ("burden", models.FloatField(default=0)),
-                ("levels", models.JSONField(blank=True, default=dict)),
-                (
-                    "team",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="snapshots",
-                        to="catalog.team",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('date', models.DateField()),
+                ('projects', models.PositiveIntegerField(default=0)),
+                ('open_findings', models.PositiveIntegerField(default=0)),
+                ('burden', models.FloatField(default=0)),
+                ('levels', models.JSONField(blank=True, default=dict)),
+                ('team', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='catalog.team')),
             ],
             options={
-                "ordering": ["date"],
+                'ordering': ['date'],
             },
         ),
         migrations.CreateModel(
-            name="TransferRequest",
+            name='TransferRequest',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("from_ref", models.CharField(blank=True, max_length=255)),
-                ("reason", models.CharField(blank=True, max_length=500)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("accepted", "Accepted"),
-                            ("declined", "Declined"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        default="pending",
-                        max_length=10,
-                    ),
-                ),
-                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("decided_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "decided_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="transfer_requests",
-                        to="catalog.project",
-                    ),
-                ),
-                (
-                    "requested_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "to_team",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="incoming_transfers",
-                        to="catalog.team",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('from_ref', models.CharField(blank=True, max_length=255)),
+                ('reason', models.CharField(blank=True, max_length=500)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('declined', 'Declined'), ('cancelled', 'Cancelled')], default='pending', max_length=10)),
+                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transfer_requests', to='catalog.project')),
+                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('to_team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='incoming_transfers', to='catalog.team')),
             ],
             options={
-                "ordering": ["-requested_at", "-pk"],
+                'ordering': ['-requested_at', '-pk'],
             },
         ),
         migrations.CreateModel(
-            name="WebhookDelivery",
+            name='WebhookDelivery',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("provider", models.CharField(max_length=16)),
-                ("delivery_id", models.CharField(max_length=128)),
-                ("event", models.CharField(blank=True, max_length=64)),
-                ("received_at", models.DateTimeField()),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('provider', models.CharField(max_length=16)),
+                ('delivery_id', models.CharField(max_length=128)),
+                ('event', models.CharField(blank=True, max_length=64)),
+                ('received_at', models.DateTimeField()),
             ],
             options={
-                "verbose_name_plural": "webhook deliveries",
-                "ordering": ["-received_at"],
-                "indexes": [models.Index(fields=["received_at"], name="catalog_web_receive_8702e2_idx")],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("provider", "delivery_id"), name="catalog_webhookdelivery_id"
-                    )
-                ],
+                'verbose_name_plural': 'webhook deliveries',
+                'ordering': ['-received_at'],
+                'indexes': [models.Index(fields=['received_at'], name='catalog_web_receive_8702e2_idx')],
+                'constraints': [models.UniqueConstraint(fields=('provider', 'delivery_id'), name='catalog_webhookdelivery_id')],
             },
         ),
         migrations.CreateModel(
-            name="Notification",
+            name='Notification',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("dedup_key", models.CharField(max_length=255, unique=True)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("alert", "Alert"), ("digest", "Digest"), ("nag", "Nag"), ("test", "Test")],
-                        max_length=10,
-                    ),
-                ),
-                ("topic", models.CharField(blank=True, max_length=200)),
-                ("payload", models.JSONField(default=dict)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("sending", "Sending"),
-                            ("sent", "Sent"),
-                            ("failed", "Failed"),
-                            ("cancelled", "Cancelled"),
-                        ],
-                        default="pending",
-                        max_length=10,
-                    ),
-                ),
-                ("attempts", models.PositiveSmallIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("last_error", models.TextField(blank=True)),
-                ("claimed_at", models.DateTimeField(blank=True, null=True)),
-                ("claimed_by", models.CharField(blank=True, max_length=200)),
-                ("sent_at", models.DateTimeField(blank=True, null=True)),
-                ("response", models.JSONField(blank=True, default=dict)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "channel",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="notifications",
-                        to="catalog.channel",
-                    ),
-                ),
-                (
-                    "finding",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="notifications",
-                        to="catalog.finding",
-                    ),
-                ),
-                (
-                    "person",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="notifications",
-                        to="catalog.person",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('dedup_key', models.CharField(max_length=255, unique=True)),
+                ('kind', models.CharField(choices=[('alert', 'Alert'), ('digest', 'Digest'), ('nag', 'Nag'), ('test', 'Test')], max_length=10)),
+                ('topic', models.CharField(blank=True, max_length=200)),
+                ('payload', models.JSONField(default=dict)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=10)),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
+                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('last_error', models.TextField(blank=True)),
+                ('claimed_at', models.DateTimeField(blank=True, null=True)),
+                ('claimed_by', models.CharField(blank=True, max_length=200)),
+                ('sent_at', models.DateTimeField(blank=True, null=True)),
+                ('response', models.JSONField(blank=True, default=dict)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('channel', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='catalog.channel')),
+                ('finding', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='notifications', to='catalog.finding')),
+                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='catalog.person')),
             ],
             options={
-                "ordering": ["-created_at", "-pk"],
-                "indexes": [
-                    models.Index(fields=["status", "next_attempt_at"], name="catalog_not_status_4adc6f_idx"),
-                    models.Index(fields=["topic", "created_at"], name="catalog_not_topic_ad92fa_idx"),
-                ],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("channel__isnull", False), ("person__isnull", True)),
-                            models.Q(("channel__isnull", True), ("person__isnull", False)),
-                            _connector="OR",
-                        ),
-                        name="catalog_notification_one_destination",
-                    )
-                ],
+                'ordering': ['-created_at', '-pk'],
+                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='catalog_not_status_4adc6f_idx'), models.Index(fields=['topic', 'created_at'], name='catalog_not_topic_ad92fa_idx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('channel__isnull', False), ('person__isnull', True)), models.Q(('channel__isnull', True), ('person__isnull', False)), _connector='OR'), name='catalog_notification_one_destination')],
             },
         ),
         migrations.CreateModel(
-            name="PipelineRun",
+            name='PipelineRun',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("external_id", models.CharField(max_length=64)),
-                ("run_number", models.PositiveIntegerField(blank=True, null=True)),
-                ("run_attempt", models.PositiveIntegerField(default=1)),
-                ("status", models.CharField(max_length=32)),
-                ("conclusion", models.CharField(blank=True, max_length=32)),
-                (
-                    "portal_status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("running", "Running"),
-                            ("success", "Success"),
-                            ("failure", "Failure"),
-                            ("cancelled", "Cancelled"),
-                            ("skipped", "Skipped"),
-                            ("neutral", "Neutral"),
-                        ],
-                        max_length=16,
-                    ),
-                ),
-                ("branch", models.CharField(blank=True, max_length=255)),
-                ("commit_sha", models.CharField(blank=True, max_length=64)),
-                ("event", models.CharField(blank=True, max_length=64)),
-                ("created_at", models.DateTimeField()),
-                ("started_at", models.DateTimeField(blank=True, null=True)),
-                ("finished_at", models.DateTimeField(blank=True, null=True)),
-                ("url", models.CharField(blank=True, max_length=1024)),
-                (
-                    "pipeline",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="runs",
-                        to="catalog.pipeline",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('external_id', models.CharField(max_length=64)),
+                ('run_number', models.PositiveIntegerField(blank=True, null=True)),
+                ('run_attempt', models.PositiveIntegerField(default=1)),
+                ('status', models.CharField(max_length=32)),
+                ('conclusion', models.CharField(blank=True, max_length=32)),
+                ('portal_status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('success', 'Success'), ('failure', 'Failure'), ('cancelled', 'Cancelled'), ('skipped', 'Skipped'), ('neutral', 'Neutral')], max_length=16)),
+                ('branch', models.CharField(blank=True, max_length=255)),
+                ('commit_sha', models.CharField(blank=True, max_length=64)),
+                ('event', models.CharField(blank=True, max_length=64)),
+                ('created_at', models.DateTimeField()),
+                ('started_at', models.DateTimeField(blank=True, null=True)),
+                ('finished_at', models.DateTimeField(blank=True, null=True)),
+                ('url', models.CharField(blank=True, max_length=1024)),
+                ('pipeline', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='catalog.pipeline')),
             ],
             options={
-                "ordering": ["-created_at"],
-                "indexes": [
-                    models.Index(fields=["pipeline", "-created_at"], name="catalog_pip_pipelin_f4a458_idx")
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("pipeline", "external_id"), name="catalog_pipelinerun_external_id"
-                    )
-                ],
+                'ordering': ['-created_at'],
+                'indexes': [models.Index(fields=['pipeline', '-created_at'], name='catalog_pip_pipelin_f4a458_idx')],
+                'constraints': [models.UniqueConstraint(fields=('pipeline', 'external_id'), name='catalog_pipelinerun_external_id')],
             },
         ),
         migrations.CreateModel(
-            name="ProjectFact",
+            name='ProjectFact',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "name",
-                    models.CharField(
-                        max_length=100,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                "^[a-z0-9](?:[-a-z0-9_.:]{0,98}[a-z0-9])?$",
-                                "a fact name is 1-100 characters of [a-z0-9] separated by any of [-_.:]",
-                            )
-                        ],
-                    ),
-                ),
-                ("number", models.FloatField(blank=True, null=True)),
-                ("text", models.TextField(blank=True, null=True)),
-                ("observed_at", models.DateTimeField()),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "project",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="facts",
-                        to="catalog.project",
-                    ),
-                ),
-                (
-                    "reported_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=100, validators=[django.core.validators.RegexValidator('^[a-z0-9](?:[-a-z0-9_.:]{0,98}[a-z0-9])?$', 'a fact name is 1-100 characters of [a-z0-9] separated by any of [-_.:]')])),
+                ('number', models.FloatField(blank=True, null=True)),
+                ('text', models.TextField(blank=True, null=True)),
+                ('observed_at', models.DateTimeField()),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='facts', to='catalog.project')),
+                ('reported_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["name", "-observed_at", "-pk"],
-                "indexes": [
-                    models.Index(
-                        fields=["project", "name", "-observed_at"], name="catalog_pro_project_4da529_idx"
-                    )
-                ],
-                "constraints": [
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            models.Q(("number__isnull", False), ("text__isnull", True)),
-                            models.Q(("number__isnull", True), ("text__isnull", False)),
-                            _connector="OR",
-                        ),
-                        name="catalog_projectfact_one_value",
-                    )
-                ],
+                'ordering': ['name', '-observed_at', '-pk'],
+                'indexes': [models.Index(fields=['project', 'name', '-observed_at'], name='catalog_pro_project_4da529_idx')],
+                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('number__isnull', False), ('text__isnull', True)), models.Q(('number__isnull', True), ('text__isnull', False)), _connector='OR'), name='catalog_projectfact_one_value')],
             },
         ),
         migrations.CreateModel(
-            name="ModelVersionEvent",
+            name='ModelVersionEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "label_kind",
-                    models.CharField(choices=[("alias", "Alias"), ("stage", "Stage")], max_length=10),
-                ),
-                ("label", models.CharField(max_length=256)),
-                (
-                    "action",
-                    models.CharField(choices=[("added", "Added"), ("removed", "Removed")], max_length=10),
-                ),
-                ("at", models.DateTimeField()),
-                ("observed_at", models.DateTimeField()),
-                (
-                    "model_version",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="events",
-                        to="catalog.modelversion",
-                    ),
-                ),
-                (
-                    "registered_model",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="events",
-                        to="catalog.registeredmodel",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('label_kind', models.CharField(choices=[('alias', 'Alias'), ('stage', 'Stage')], max_length=10)),
+                ('label', models.CharField(max_length=256)),
+                ('action', models.CharField(choices=[('added', 'Added'), ('removed', 'Removed')], max_length=10)),
+                ('at', models.DateTimeField()),
+                ('observed_at', models.DateTimeField()),
+                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='catalog.modelversion')),
+                ('registered_model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='catalog.registeredmodel')),
             ],
             options={
-                "ordering": ["at", "pk"],
-                "indexes": [
-                    models.Index(fields=["registered_model", "at"], name="catalog_mod_registe_ab3939_idx")
-                ],
+                'ordering': ['at', 'pk'],
+                'indexes': [models.Index(fields=['registered_model', 'at'], name='catalog_mod_registe_ab3939_idx')],
             },
         ),
         migrations.AddIndex(
-            model_name="modelversion",
-            index=models.Index(fields=["status"], name="catalog_mod_status_6ee802_idx"),
+            model_name='modelversion',
+            index=models.Index(fields=['status'], name='catalog_mod_status_6ee802_idx'),
         ),
         migrations.AddIndex(
-            model_name="modelversion",
-            index=models.Index(fields=["registered_at"], name="catalog_mod_registe_02630f_idx"),
+            model_name='modelversion',
+            index=models.Index(fields=['registered_at'], name='catalog_mod_registe_02630f_idx'),
         ),
         migrations.AddConstraint(
-            model_name="modelversion",
-            constraint=models.UniqueConstraint(
-                fields=("registered_model", "version"), name="catalog_modelversion_version"
-            ),
+            model_name='modelversion',
+            constraint=models.UniqueConstraint(fields=('registered_model', 'version'), name='catalog_modelversion_version'),
         ),
         migrations.AddIndex(
-            model_name="pipeline",
-            index=models.Index(fields=["latest_status", "gone_at"], name="catalog_pip_latest__7eb8ab_idx"),
+            model_name='pipeline',
+            index=models.Index(fields=['latest_status', 'gone_at'], name='catalog_pip_latest__7eb8ab_idx'),
         ),
         migrations.AddConstraint(
-            model_name="pipeline",
-            constraint=models.UniqueConstraint(
-                fields=("repository", "provider", "external_id"), name="catalog_pipeline_external_id"
-            ),
+            model_name='pipeline',
+            constraint=models.UniqueConstraint(fields=('repository', 'provider', 'external_id'), name='catalog_pipeline_external_id'),
         ),
         migrations.AddIndex(
-            model_name="projectlevel",
-            index=models.Index(fields=["scorecard", "rank"], name="catalog_pro_scoreca_3cfeff_idx"),
+            model_name='projectlevel',
+            index=models.Index(fields=['scorecard', 'rank'], name='catalog_pro_scoreca_3cfeff_idx'),
         ),
         migrations.AddIndex(
-            model_name="projectlevel",
-            index=models.Index(fields=["changed_at"], name="catalog_pro_changed_70c4f9_idx"),
+            model_name='projectlevel',
+            index=models.Index(fields=['changed_at'], name='catalog_pro_changed_70c4f9_idx'),
         ),
         migrations.AddConstraint(
-            model_name="projectlevel",
-            constraint=models.UniqueConstraint(
-                fields=("project", "scorecard"), name="catalog_projectlevel_once"
-            ),
+            model_name='projectlevel',
+            constraint=models.UniqueConstraint(fields=('project', 'scorecard'), name='catalog_projectlevel_once'),
         ),
         migrations.AddConstraint(
-            model_name="scorecardcheck",
-            constraint=models.UniqueConstraint(
-                fields=("scorecard", "code"), name="catalog_scorecardcheck_code"
-            ),
+            model_name='scorecardcheck',
+            constraint=models.UniqueConstraint(fields=('scorecard', 'code'), name='catalog_scorecardcheck_code'),
         ),
         migrations.AddConstraint(
-            model_name="scorecardexemption",
-            constraint=models.UniqueConstraint(
-                fields=("check_ref", "project"), name="catalog_scorecardexemption_once"
-            ),
+            model_name='scorecardexemption',
+            constraint=models.UniqueConstraint(fields=('check_ref', 'project'), name='catalog_scorecardexemption_once'),
         ),
         migrations.AddIndex(
-            model_name="scorecardresult",
-            index=models.Index(fields=["check_ref", "passed"], name="catalog_sco_check_r_d634be_idx"),
+            model_name='scorecardresult',
+            index=models.Index(fields=['check_ref', 'passed'], name='catalog_sco_check_r_d634be_idx'),
         ),
         migrations.AddConstraint(
-            model_name="scorecardresult",
-            constraint=models.UniqueConstraint(
-                fields=("project", "check_ref"), name="catalog_scorecardresult_once"
-            ),
+            model_name='scorecardresult',
+            constraint=models.UniqueConstraint(fields=('project', 'check_ref'), name='catalog_scorecardresult_once'),
         ),
         migrations.AddIndex(
-            model_name="repository",
-            index=models.Index(fields=["last_commit_at"], name="catalog_rep_last_co_a996ea_idx"),
+            model_name='repository',
+            index=models.Index(fields=['last_commit_at'], name='catalog_rep_last_co_a996ea_idx'),
         ),
         migrations.AddConstraint(
-            model_name="repository",
-            constraint=models.UniqueConstraint(
-                fields=("source", "external_id"), name="catalog_repository_external_id"
-            ),
+            model_name='repository',
+            constraint=models.UniqueConstraint(fields=('source', 'external_id'), name='catalog_repository_external_id'),
         ),
         migrations.AddIndex(
-            model_name="registeredmodel",
-            index=models.Index(fields=["project"], name="catalog_reg_project_9cda51_idx"),
+            model_name='registeredmodel',
+            index=models.Index(fields=['project'], name='catalog_reg_project_9cda51_idx'),
         ),
         migrations.AddIndex(
-            model_name="registeredmodel",
-            index=models.Index(fields=["gone_at"], name="catalog_reg_gone_at_d6e823_idx"),
+            model_name='registeredmodel',
+            index=models.Index(fields=['gone_at'], name='catalog_reg_gone_at_d6e823_idx'),
         ),
         migrations.AddConstraint(
-            model_name="registeredmodel",
-            constraint=models.UniqueConstraint(
-                fields=("source", "name"), name="catalog_registeredmodel_name"
-            ),
+            model_name='registeredmodel',
+            constraint=models.UniqueConstraint(fields=('source', 'name'), name='catalog_registeredmodel_name'),
         ),
         migrations.AddConstraint(
-            model_name="person",
-            constraint=models.UniqueConstraint(
-                django.db.models.functions.text.Lower("namespace"),
-                django.db.models.functions.text.Lower("name"),
-                name="catalog_person_ref",
-            ),
+            model_name='person',
+            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('namespace'), django.db.models.functions.text.Lower('name'), name='catalog_person_ref'),
         ),
         migrations.AddConstraint(
-            model_name="httpcacheentry",
-            constraint=models.UniqueConstraint(fields=("source", "key"), name="catalog_httpcache_key"),
+            model_name='httpcacheentry',
+            constraint=models.UniqueConstraint(fields=('source', 'key'), name='catalog_httpcache_key'),
         ),
         migrations.AddConstraint(
-            model_name="descriptorfile",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("repository__isnull", False)),
-                fields=("repository", "path"),
-                name="catalog_descriptor_repo_path",
-            ),
+            model_name='descriptorfile',
+            constraint=models.UniqueConstraint(condition=models.Q(('repository__isnull', False)), fields=('repository', 'path'), name='catalog_descriptor_repo_path'),
         ),
         migrations.AddConstraint(
-            model_name="descriptorfile",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("repository__isnull", True)),
-                fields=("source", "path"),
-                name="catalog_descriptor_path",
-            ),
+            model_name='descriptorfile',
+            constraint=models.UniqueConstraint(condition=models.Q(('repository__isnull', True)), fields=('source', 'path'), name='catalog_descriptor_path'),
         ),
         migrations.AddIndex(
-            model_name="syncrun",
-            index=models.Index(fields=["source", "-started_at"], name="catalog_syn_source__21b740_idx"),
+            model_name='syncrun',
+            index=models.Index(fields=['source', '-started_at'], name='catalog_syn_source__21b740_idx'),
         ),
         migrations.AddConstraint(
-            model_name="syncrun",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status", "running")),
-                fields=("source",),
-                name="catalog_syncrun_one_running",
-            ),
+            model_name='syncrun',
+            constraint=models.UniqueConstraint(condition=models.Q(('status', 'running')), fields=('source',), name='catalog_syncrun_one_running'),
         ),
         migrations.AddConstraint(
-            model_name="team",
-            constraint=models.UniqueConstraint(
-                django.db.models.functions.text.Lower("namespace"),
-                django.db.models.functions.text.Lower("name"),
-                name="catalog_team_ref",
-            ),
+            model_name='team',
+            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('namespace'), django.db.models.functions.text.Lower('name'), name='catalog_team_ref'),
         ),
         migrations.AddConstraint(
-            model_name="system",
-            constraint=models.UniqueConstraint(
-                django.db.models.functions.text.Lower("namespace"),
-                django.db.models.functions.text.Lower("name"),
-                name="catalog_system_ref",
-            ),
+            model_name='system',
+            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('namespace'), django.db.models.functions.text.Lower('name'), name='catalog_system_ref'),
         ),
         migrations.AddIndex(
-            model_name="project",
-            index=models.Index(fields=["lifecycle"], name="catalog_pro_lifecyc_89c035_idx"),
+            model_name='project',
+            index=models.Index(fields=['lifecycle'], name='catalog_pro_lifecyc_89c035_idx'),
         ),
         migrations.AddIndex(
-            model_name="project",
-            index=models.Index(fields=["type"], name="catalog_pro_type_a14d95_idx"),
+            model_name='project',
+            index=models.Index(fields=['type'], name='catalog_pro_type_a14d95_idx'),
         ),
         migrations.AddIndex(
-            model_name="project",
-            index=models.Index(fields=["name", "id"], name="catalog_pro_name_ec2afd_idx"),
+            model_name='project',
+            index=models.Index(fields=['name', 'id'], name='catalog_pro_name_ec2afd_idx'),
         ),
         migrations.AddIndex(
-            model_name="project",
-            index=models.Index(fields=["owner_ref", "name", "id"], name="catalog_pro_owner_r_22acd1_idx"),
+            model_name='project',
+            index=models.Index(fields=['owner_ref', 'name', 'id'], name='catalog_pro_owner_r_22acd1_idx'),
         ),
         migrations.AddIndex(
-            model_name="project",
-            index=models.Index(fields=["-maintenance_burden", "name"], name="catalog_pro_mainten_551604_idx"),
+            model_name='project',
+            index=models.Index(fields=['-maintenance_burden', 'name'], name='catalog_pro_mainten_551604_idx'),
         ),
         migrations.AddConstraint(
-            model_name="project",
-            constraint=models.UniqueConstraint(
-                django.db.models.functions.text.Lower("namespace"),
-                django.db.models.functions.text.Lower("name"),
-                name="catalog_project_ref",
-            ),
+            model_name='project',
+            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('namespace'), django.db.models.functions.text.Lower('name'), name='catalog_project_ref'),
         ),
         migrations.AddConstraint(
-            model_name="project",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    ("owner_team__isnull", True), ("owner_person__isnull", True), _connector="OR"
-                ),
-                name="catalog_project_one_owner",
-            ),
+            model_name='project',
+            constraint=models.CheckConstraint(condition=models.Q(('owner_team__isnull', True), ('owner_person__isnull', True), _connector='OR'), name='catalog_project_one_owner'),
         ),
         migrations.AddConstraint(
-            model_name="membership",
-            constraint=models.UniqueConstraint(
-                models.F("team"), models.F("person"), name="catalog_membership_unique"
-            ),
+            model_name='membership',
+            constraint=models.UniqueConstraint(models.F('team'), models.F('person'), name='catalog_membership_unique'),
         ),
         migrations.AddIndex(
-            model_name="finding",
-            index=models.Index(fields=["project", "resolved_at"], name="catalog_fin_project_f80b9d_idx"),
+            model_name='finding',
+            index=models.Index(fields=['project', 'resolved_at'], name='catalog_fin_project_f80b9d_idx'),
         ),
         migrations.AddIndex(
-            model_name="finding",
-            index=models.Index(
-                fields=["registered_model", "resolved_at"], name="catalog_fin_registe_798dd3_idx"
-            ),
+            model_name='finding',
+            index=models.Index(fields=['registered_model', 'resolved_at'], name='catalog_fin_registe_798dd3_idx'),
         ),
         migrations.AddIndex(
-            model_name="finding",
-            index=models.Index(fields=["rule", "resolved_at"], name="catalog_fin_rule_3988e8_idx"),
+            model_name='finding',
+            index=models.Index(fields=['rule', 'resolved_at'], name='catalog_fin_rule_3988e8_idx'),
         ),
         migrations.AddIndex(
-            model_name="finding",
-            index=models.Index(
-                condition=models.Q(("resolved_at__isnull", True)),
-                fields=["project", "severity", "first_seen_at", "snoozed_until"],
-                name="catalog_finding_open_rank",
-            ),
+            model_name='finding',
+            index=models.Index(condition=models.Q(('resolved_at__isnull', True)), fields=['project', 'severity', 'first_seen_at', 'snoozed_until'], name='catalog_finding_open_rank'),
         ),
         migrations.AddConstraint(
-            model_name="finding",
-            constraint=models.CheckConstraint(
-                condition=models.Q(
-                    models.Q(
-                        ("project__isnull", False), ("registered_model__isnull", True), ("team__isnull", True)
-                    ),
-                    models.Q(
-                        ("project__isnull", True), ("registered_model__isnull", True), ("team__isnull", False)
-                    ),
-                    models.Q(
-                        ("project__isnull", True), ("registered_model__isnull", False), ("team__isnull", True)
-                    ),
-                    _connector="OR",
-                ),
-                name="catalog_finding_one_subject",
-            ),
+            model_name='finding',
+            constraint=models.CheckConstraint(condition=models.Q(models.Q(('project__isnull', False), ('registered_model__isnull', True), ('team__isnull', True)), models.Q(('project__isnull', True), ('registered_model__isnull', True), ('team__isnull', False)), models.Q(('project__isnull', True), ('registered_model__isnull', False), ('team__isnull', True)), _connector='OR'), name='catalog_finding_one_subject'),
         ),
         migrations.AddConstraint(
-            model_name="finding",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("project__isnull", False), ("resolved_at__isnull", True)),
-                fields=("rule", "project"),
-                name="catalog_finding_open_project",
-            ),
+            model_name='finding',
+            constraint=models.UniqueConstraint(condition=models.Q(('project__isnull', False), ('resolved_at__isnull', True)), fields=('rule', 'project'), name='catalog_finding_open_project'),
         ),
         migrations.AddConstraint(
-            model_name="finding",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("resolved_at__isnull", True), ("team__isnull", False)),
-                fields=("rule", "team"),
-                name="catalog_finding_open_team",
-            ),
+            model_name='finding',
+            constraint=models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True), ('team__isnull', False)), fields=('rule', 'team'), name='catalog_finding_open_team'),
         ),
         migrations.AddConstraint(
-            model_name="finding",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("registered_model__isnull", False), ("resolved_at__isnull", True)),
-                fields=("rule", "registered_model"),
-                name="catalog_finding_open_registered_model",
-            ),
+            model_name='finding',
+            constraint=models.UniqueConstraint(condition=models.Q(('registered_model__isnull', False), ('resolved_at__isnull', True)), fields=('rule', 'registered_model'), name='catalog_finding_open_registered_model'),
         ),
         migrations.AddConstraint(
-            model_name="channel",
-            constraint=models.UniqueConstraint(
-                django.db.models.functions.comparison.Coalesce("team", models.Value(0)),
-                name="catalog_channel_one_per_team",
-            ),
+            model_name='channel',
+            constraint=models.UniqueConstraint(django.db.models.functions.comparison.Coalesce('team', models.Value(0)), name='catalog_channel_one_per_team'),
         ),
         migrations.AddConstraint(
-            model_name="teamsnapshot",
-            constraint=models.UniqueConstraint(fields=("team", "date"), name="catalog_teamsnapshot_day"),
+            model_name='teamsnapshot',
+            constraint=models.UniqueConstraint(fields=('team', 'date'), name='catalog_teamsnapshot_day'),
         ),
         migrations.AddConstraint(
-            model_name="teamsnapshot",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("team__isnull", True)),
-                fields=("date",),
-                name="catalog_teamsnapshot_org_day",
-            ),
+            model_name='teamsnapshot',
+            constraint=models.UniqueConstraint(condition=models.Q(('team__isnull', True)), fields=('date',), name='catalog_teamsnapshot_org_day'),
         ),
         migrations.AddIndex(
-            model_name="transferrequest",
-            index=models.Index(fields=["status", "project"], name="catalog_tra_status_c9c5b5_idx"),
+            model_name='transferrequest',
+            index=models.Index(fields=['status', 'project'], name='catalog_tra_status_c9c5b5_idx'),
         ),
         migrations.AddConstraint(
-            model_name="transferrequest",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("status", "pending")),
-                fields=("project", "to_team"),
-                name="catalog_transferrequest_one_pending",
-            ),
+            model_name='transferrequest',
+            constraint=models.UniqueConstraint(condition=models.Q(('status', 'pending')), fields=('project', 'to_team'), name='catalog_transferrequest_one_pending'),
         ),
     ]

@@ -353,6 +353,9 @@ def test_a_client_used_after_close_opens_and_closes_a_new_connection(api):
         "<{next}>; REL=Next",  # parameter names and relation types are case-insensitive
         '<{next}>; title="a=b; c, <d>"; rel="next"',  # a quoted value holding separators
         '<{base}/items?page=9>; rel="last", <{next}> ; rel = "next"',
+        ', <{next}>; rel="next"',  # an empty list element (RFC 9110 section 5.6.1), as a blank header makes
+        "<https://cdn.example/s.css>; rel=preload; title=main style, <{next}>; rel=next",  # a lax value
+        'not a link, <{next}>; rel="next"',
     ],
 )
 def test_every_form_rfc_8288_allows_for_the_next_link_is_followed(api, link):
@@ -372,7 +375,8 @@ def test_link_header_parsing():
     ]
     assert parse_link_header('<u>; Rel="a \\"b"; rel=second') == [("u", {"rel": 'a "b'})]  # first rel counts
     assert parse_link_header("<a,b>;rel=next") == [("a,b", {"rel": "next"})]
-    assert parse_link_header("") == parse_link_header("not a link") == []
+    assert parse_link_header("") == parse_link_header("not a link") == parse_link_header(" , ") == []
+    assert parse_link_header('<a>; title="x, <y>"; rel=next') == [("a", {"title": "x, <y>", "rel": "next"})]
 
 
 def test_a_next_link_back_to_a_page_already_read_is_an_error_not_a_loop(api):
@@ -409,6 +413,24 @@ def test_a_304_page_whose_list_grew_follows_the_new_next_page(httpserver, style)
         assert list(c.paginate("items", per_page=2)) == [0, 1, 2, 3, 4]
     assert [s for _, _, s in api.log] == [200, 304, 200, 200, 304, 304, 304]
     assert cache.get(api.base_url + "/items?per_page=2")[1]["next"].endswith("page=2")
+
+
+def test_a_304_whose_link_names_no_next_page_keeps_the_stored_one(api):
+    cache = MemoryCache()
+    etag = '"v1"'
+
+    def items(request):
+        if request.headers.get("If-None-Match") == etag:  # a CDN's Link on the 304, not the API's
+            return Response(
+                status=304, headers={"ETag": etag, "Link": "<https://cdn.example>; rel=preconnect"}
+            )
+        return json_response([1], headers={"ETag": etag, "Link": f'<{api.base_url}/more>; rel="next"'})
+
+    api.routes["/items"] = items
+    api.routes["/more"] = [2]
+    with client(api, cache=cache) as c:
+        assert list(c.paginate("items")) == list(c.paginate("items")) == [1, 2]
+    assert cache.get(api.base_url + "/items?per_page=100")[1]["next"] == api.base_url + "/more"
 
 
 def test_a_304_without_pagination_headers_keeps_the_stored_next_page(api):

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import hmac
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connections
+from django.test import Client
 
+from catalog import sync as sync_module
 from catalog import webhooks
+from catalog.connectors import github as github_connector
+from catalog.connectors import gitlab as gitlab_connector
 from catalog.models import Finding, Pipeline, PipelineRun, Repository, Source, SyncRun, WebhookDelivery
 from catalog.rules.evaluate import evaluate_rules
 from catalog.sync import sync_source
+from catalog.sync_pipelines import record_run
 from tests.hosted import payloads as p
 
 pytestmark = pytest.mark.django_db
@@ -534,3 +543,87 @@ def test_a_workflow_run_without_its_workflow_keeps_the_pipelines_known_state(cli
     event["workflow_run"]["workflow_id"] = None
     response = post_github(client, "workflow_run", event, delivery="d-2")
     assert response.status_code == 400 and "workflow_run.workflow_id" in response.json()["error"]
+
+
+def deploy_run_event(**kwargs) -> dict:
+    """A ``workflow_run`` event of run 1004 of the "Deploy model" workflow (in progress in the fake API)."""
+    payload = workflow_run_event(run_id=1004, **kwargs)
+    payload["workflow"].update(id=12, name="Deploy model", path=".github/workflows/deploy-model.yml")
+    payload["workflow_run"]["workflow_id"] = 12
+    return payload
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_a_sync_that_read_the_api_before_a_webhook_keeps_the_webhooks_newer_run(
+    client, gh_source, monkeypatch, attempt
+):
+    assert PipelineRun.objects.get(external_id="1004").portal_status == "running"
+    apply_snapshot = sync_module.apply_snapshot
+
+    def webhook_in_between(source, snapshot, *, now):  # the sync has read run 1004 in progress
+        event = deploy_run_event(conclusion="failure", attempt=attempt)
+        assert post_github(client, "workflow_run", event).json()["status"] == "updated"
+        return apply_snapshot(source, snapshot, now=now)
+
+    monkeypatch.setattr(sync_module, "apply_snapshot", webhook_in_between)
+    sync_source(gh_source)
+    run = PipelineRun.objects.get(external_id="1004")
+    assert (run.portal_status, run.run_attempt) == ("failure", attempt)
+    assert Pipeline.objects.get(external_id="12").latest_status == "failure"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_a_run_not_stored_yet_are_applied_one_after_the_other(gh_source, monkeypatch):
+    """On PostgreSQL the second waits for the first's transaction (both would insert the run)."""
+    run_recorded = webhooks._run_recorded
+    written, release = threading.Event(), threading.Event()
+
+    def first_waits(repositories, write):
+        status = run_recorded(repositories, write)
+        if threading.current_thread().name == "first":
+            written.set()
+            release.wait(10)  # its transaction stays open
+        return status
+
+    monkeypatch.setattr(webhooks, "_run_recorded", first_waits)
+    answers = {}
+
+    def deliver(name: str, event: dict) -> None:
+        try:
+            answers[name] = post_github(Client(), "workflow_run", event, delivery=name).status_code
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(
+        target=deliver, name="first", args=("first", workflow_run_event(run_id=1006, status="in_progress"))
+    )
+    second = threading.Thread(
+        target=deliver, name="second", args=("second", workflow_run_event(run_id=1006, conclusion="success"))
+    )
+    first.start()
+    assert written.wait(10)
+    second.start()
+    time.sleep(0.5)  # the second is waiting for the repository's row (or, on SQLite, for the database)
+    release.set()
+    first.join(20)
+    second.join(20)
+    assert answers == {"first": 200, "second": 200}
+    assert PipelineRun.objects.get(external_id="1006").portal_status == "success"
+
+
+def test_a_gitlab_pipeline_read_running_after_it_finished_is_written_a_github_run_is_not(gl_repository):
+    """A retried GitLab pipeline keeps its id (and has no attempt count); a GitHub re-run raises its
+    ``run_attempt``, so the same attempt unfinished again is an older answer."""
+    finished = gitlab_connector.run_record(pipeline_hook()["object_attributes"])
+    running = dataclasses.replace(finished, status="running", portal_status="running", finished_at=None)
+    shape = {"ci_config_path": ".gitlab-ci.yml", "web_url": ""}
+    for run in (finished, running):
+        record_run(gl_repository, gitlab_connector.pipeline_record(shape, [run]), p.NOW)
+    assert PipelineRun.objects.get(external_id="31").portal_status == "running"
+
+    event = workflow_run_event(run_id=2001)
+    done = github_connector.run_record(event["workflow_run"])
+    again = dataclasses.replace(done, status="in_progress", conclusion="", portal_status="running")
+    for run in (done, again):
+        record_run(gl_repository, github_connector.workflow_record(event["workflow"], [run]), p.NOW)
+    assert PipelineRun.objects.get(external_id="2001").portal_status == "success"
