@@ -22,7 +22,6 @@ from django.db.models.functions import RowNumber
 
 from catalog import sync
 from catalog.bulk import bulk_update, from_db, select_rows
-from catalog.connectors import gitlab
 from catalog.connectors.ci import COMPLETED
 from catalog.connectors.records import PipelineRecord, PipelineRunRecord, RepositoryRecord
 from catalog.models import Pipeline, PipelineRun, PortalStatus, Repository
@@ -32,9 +31,6 @@ BATCH_SIZE = 500
 CONCLUSIVE = (PortalStatus.SUCCESS, PortalStatus.FAILURE)
 # How a run a webhook reported compares with the stored one (``compare_run``).
 NEWER, OLDER, REOPENED = "newer", "older", "reopened"
-# Providers whose retried run keeps its id and attempt (GitLab's pipelines): one finished may run again.
-# GitHub counts a re-run's attempts, so a finished run read unfinished is an older answer.
-RETRIED_IN_PLACE = frozenset({gitlab.PROVIDER})
 
 
 def write_pipelines(
@@ -115,12 +111,11 @@ def compare_run(repository: Repository, provider: str, run: PipelineRunRecord) -
     return NEWER if stored is None else _order(stored, run)
 
 
-def _behind(stored: PipelineRun, run: PipelineRunRecord, provider: str) -> bool:
-    """Whether ``run``, as a sync read it, is behind the ``stored`` one, which a webhook may have written
-    after the sync read the API: an earlier attempt or finish, or unfinished again where a retry is a
-    new attempt."""
-    order = _order(stored, run)
-    return order == OLDER or (order == REOPENED and provider not in RETRIED_IN_PLACE)
+def is_behind(order: str, run: PipelineRunRecord) -> bool:
+    """Whether ``run``, compared with the stored one as ``order`` (``compare_run``), is behind it and is
+    not written: ``OLDER``, or ``REOPENED`` where re-runs are counted as attempts (then it is an older
+    answer; where a retry reuses the run, it may be running again)."""
+    return order == OLDER or (order == REOPENED and run.attempts_counted)
 
 
 def _order(stored: PipelineRun, run: PipelineRunRecord) -> str:
@@ -190,7 +185,7 @@ def _write_runs(
     for pipeline, records in runs.items():
         for run in records:
             key = (str(pipeline.pk), run.external_id)
-            if key not in existing or not _behind(existing[key], run, pipeline.provider):
+            if key not in existing or not is_behind(_order(existing[key], run), run):
                 desired[key] = _run_values(pipeline, run)
     sync.upsert(PipelineRun, existing, desired, tally, now, returning=False)
     _trim_history(pks)

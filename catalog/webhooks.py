@@ -49,7 +49,7 @@ from catalog.connectors import github as github_connector
 from catalog.connectors import gitlab as gitlab_connector
 from catalog.env_names import env_name_problem
 from catalog.models import Pipeline, Repository, Source, SyncRun, WebhookDelivery
-from catalog.sync_pipelines import NEWER, REOPENED, compare_run, record_run
+from catalog.sync_pipelines import NEWER, REOPENED, compare_run, is_behind, record_run
 from catalog.tasks import evaluate_rules, sync_source
 
 logger = logging.getLogger(__name__)
@@ -328,8 +328,10 @@ def github_workflow_run(sources: Sources, payload: dict[str, Any]) -> str:
     if not github_connector.on_own_branch(run, repo):
         return "ignored: a pull request's run"
     news = github_connector.run_record(run)
-    # A re-run raises run_attempt; the same attempt unfinished again is an older delivery.
-    repositories = [r for r in repositories if compare_run(r, github_connector.PROVIDER, news) == NEWER]
+    # A re-run raises run_attempt (where GitHub sends it): the same attempt unfinished again is older.
+    repositories = [
+        r for r in repositories if not is_behind(compare_run(r, github_connector.PROVIDER, news), news)
+    ]
     if not repositories:
         return OLDER_THAN_STORED
     workflow = workflow or {"id": run["workflow_id"], "name": run.get("name"), "path": run.get("path")}

@@ -235,6 +235,7 @@ def run_record(run: dict[str, Any]) -> PipelineRunRecord:
         run_number=run.get("run_number"),
         run_attempt=run.get("run_attempt") or 1,
         event=run.get("event") or "",
+        attempts_counted=run.get("run_attempt") is not None,
     )
 
 

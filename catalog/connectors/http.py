@@ -164,10 +164,11 @@ def link_next_page(response: httpx.Response, url: str, items: list, per_page: in
 
 # RFC 8288 section 3: link-value = "<" URI-Reference ">" *( OWS ";" OWS link-param ), link-param =
 # token BWS [ "=" BWS ( token / quoted-string ) ]; link-values are separated by commas (RFC 9110's lists:
-# empty elements allowed). Runs of anything but the separator, with quoted strings and <targets> whole:
-_QUOTED = r'"(?:[^"\\]|\\.)*"'
-_LINK_ELEMENT = re.compile(rf"(?:{_QUOTED}|<[^>]*>|[^,])+")
-_LINK_PARAM = re.compile(rf"(?:{_QUOTED}|[^;])+")
+# empty elements allowed). Runs of anything but the separator, with quoted strings and <targets> whole;
+# one left open runs to the end, so that no match is retried from each quote (linear time).
+_QUOTED = r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)'
+_LINK_ELEMENT = re.compile(rf"(?:{_QUOTED}|<[^>]*(?:>|\Z)|[^,])+", re.DOTALL)
+_LINK_PARAM = re.compile(rf"(?:{_QUOTED}|[^;])+", re.DOTALL)
 _LINK_TARGET = re.compile(r"\s*<([^>]*)>(.*)", re.DOTALL)
 
 

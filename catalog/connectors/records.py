@@ -157,7 +157,10 @@ class PipelineRunRecord:
     ``queued``/``in_progress``/``completed``/..., conclusion ``success``/``failure``/... or '' while
     running; GitLab: status ``running``/``success``/``failed``/..., no conclusion). ``portal_status`` is the
     mapped value, one of ``catalog.connectors.ci.PORTAL_STATUSES``. ``created_at`` orders runs;
-    ``started_at`` / ``finished_at`` are None when unknown. All times aware UTC.
+    ``started_at`` / ``finished_at`` are None when unknown. All times aware UTC. ``attempts_counted``:
+    ``run_attempt`` is the provider's count of re-runs (GitHub's), so a finished attempt never runs again;
+    False where a retry reuses the run as it is (GitLab's pipelines, GitHub Enterprise before
+    ``run_attempt``).
     """
 
     external_id: str
@@ -173,6 +176,7 @@ class PipelineRunRecord:
     run_number: int | None = None
     run_attempt: int = 1
     event: str = ""
+    attempts_counted: bool = False
 
 
 @dataclass(frozen=True)

@@ -377,6 +377,10 @@ def test_link_header_parsing():
     assert parse_link_header("<a,b>;rel=next") == [("a,b", {"rel": "next"})]
     assert parse_link_header("") == parse_link_header("not a link") == parse_link_header(" , ") == []
     assert parse_link_header('<a>; title="x, <y>"; rel=next') == [("a", {"title": "x, <y>", "rel": "next"})]
+    # A quote or bracket left open runs to the end (read in linear time, however many follow).
+    [(target, params)] = parse_link_header('<a>; rel=next; t="' + '\\"' * 50_000)
+    assert (target, params["rel"]) == ("a", "next")
+    assert parse_link_header("<" * 100_000) == []
 
 
 def test_a_next_link_back_to_a_page_already_read_is_an_error_not_a_loop(api):

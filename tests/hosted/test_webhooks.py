@@ -627,3 +627,14 @@ def test_a_gitlab_pipeline_read_running_after_it_finished_is_written_a_github_ru
     for run in (done, again):
         record_run(gl_repository, github_connector.workflow_record(event["workflow"], [run]), p.NOW)
     assert PipelineRun.objects.get(external_id="2001").portal_status == "success"
+
+
+def test_a_rerun_on_github_enterprise_without_run_attempt_is_written(client, gh_source):
+    """GitHub Enterprise before ``run_attempt``: a re-run is the same run, finished, then running again."""
+    event = workflow_run_event(conclusion="failure")
+    del event["workflow_run"]["run_attempt"]
+    assert post_github(client, "workflow_run", event).json()["status"] == "updated"
+    rerun = workflow_run_event(status="in_progress", conclusion=None, updated=p.NOW + timedelta(minutes=5))
+    del rerun["workflow_run"]["run_attempt"]
+    assert post_github(client, "workflow_run", rerun, delivery="d-2").json()["status"] == "updated"
+    assert PipelineRun.objects.get(external_id="1005").portal_status == "running"
