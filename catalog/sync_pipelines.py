@@ -100,7 +100,7 @@ def compare_run(repository: Repository, provider: str, run: PipelineRunRecord) -
     under the same id). The repository's row stays locked until the transaction ends, so that deliveries
     for it (two of a run not stored yet, say) are compared and written one after the other.
     """
-    list(Repository.objects.select_for_update().filter(pk=repository.pk).only("pk"))
+    list(Repository.objects.select_for_update(no_key=True).filter(pk=repository.pk).only("pk"))
     stored = (
         PipelineRun.objects.filter(
             pipeline__repository=repository, pipeline__provider=provider, external_id=run.external_id
