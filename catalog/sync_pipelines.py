@@ -29,7 +29,7 @@ from catalog.models import Pipeline, PipelineRun, PortalStatus, Repository
 BATCH_SIZE = 500
 # Runs that say whether the default branch is green: cancelled, skipped and neutral runs say neither.
 CONCLUSIVE = (PortalStatus.SUCCESS, PortalStatus.FAILURE)
-# How a run a webhook reported compares with the stored one (``compare_run``).
+# How a run read (by a webhook or a sync) compares with the stored one of its id (``compare_run``).
 NEWER, OLDER, REOPENED = "newer", "older", "reopened"
 
 
