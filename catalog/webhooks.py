@@ -307,7 +307,7 @@ def _github_sources(sources: Sources, full_name: str) -> Sources:
 
 
 def github_workflow_run(sources: Sources, payload: dict[str, Any]) -> str:
-    """Write the run (on the default branch, not a fork's) of a ``workflow_run`` event at once, unless
+    """Write the run (on the default branch, not a pull request's) of a ``workflow_run`` event at once, unless
     it is behind the stored one."""
     repo = _fields(payload, "repository", "", GITHUB_REPOSITORY)
     run = _fields(payload, "workflow_run", "", GITHUB_RUN)
